@@ -1,0 +1,113 @@
+package kizuna
+
+import "time"
+
+// Tenant is a "works group": a company, a department or a project team. It
+// owns one or more domains (R1), and the members whose IDs are in them (R2).
+type Tenant struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// MaxTenantNameLength bounds tenant and display names, in characters.
+const (
+	MaxTenantNameLength  = 100
+	MaxDisplayNameLength = 100
+)
+
+// Domain is a DNS-like name owned by exactly one tenant. Name is the
+// canonical ASCII form (see NormalizeDomain); the ID never changes, so a
+// rename touches one row.
+type Domain struct {
+	ID        string    `json:"id"`
+	TenantID  string    `json:"tenant_id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AccountKind tells a tenant member from a personal (consumer) account.
+type AccountKind string
+
+// Account kinds.
+const (
+	KindMember   AccountKind = "member"
+	KindPersonal AccountKind = "personal"
+)
+
+// Role is a member's role in its tenant.
+type Role string
+
+// Roles, from most to least powerful.
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleOwner || r == RoleAdmin || r == RoleMember }
+
+// IsAdmin reports whether the role may run the tenant.
+func (r Role) IsAdmin() bool { return r == RoleOwner || r == RoleAdmin }
+
+// AccountStatus is the lifecycle state of an account.
+type AccountStatus string
+
+// Account states. Deleted accounts keep their row (history refers to it)
+// but free their ID at once, so the person can be added again (R13).
+const (
+	StatusActive    AccountStatus = "active"
+	StatusSuspended AccountStatus = "suspended"
+	StatusDeleted   AccountStatus = "deleted"
+)
+
+// Account is a member of a tenant (ID local@domain) or a personal account
+// (a handle, no tenant). The ID is a stable key; the address is an
+// attribute that follows domain renames.
+type Account struct {
+	ID                 string
+	Kind               AccountKind
+	TenantID           string // empty for personal accounts
+	DomainID           string // empty for personal accounts
+	Local              string // local part, or the handle of a personal account
+	DomainName         string // canonical name of DomainID at read time
+	TenantName         string // name of TenantID at read time
+	DisplayName        string
+	Role               Role
+	Status             AccountStatus
+	MustChangePassword bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// Address returns the sign-in ID: "local@domain" for members, the handle
+// for personal accounts.
+func (a *Account) Address() string {
+	if a.Kind == KindPersonal {
+		return a.Local
+	}
+	return a.Local + "@" + a.DomainName
+}
+
+// Credential is the stored secret of an account: a self-describing hash
+// (see package password) and whether it is an admin-issued initial one.
+type Credential struct {
+	Hash    string
+	Initial bool
+	SetAt   time.Time
+}
+
+// Session is a signed-in account on a client. Only the SHA-256 of the
+// token is stored; the token itself is shown once, at sign-in.
+type Session struct {
+	ID        string
+	AccountID string
+	TokenHash []byte
+	// PasswordChangeOnly marks a session opened with an initial password:
+	// it may do nothing but set a new password (R6).
+	PasswordChangeOnly bool
+	CreatedAt          time.Time
+	ExpiresAt          time.Time
+}

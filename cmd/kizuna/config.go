@@ -1,0 +1,130 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the server's configuration: defaults, then environment
+// variables, then command-line flags, then Validate.
+type Config struct {
+	// Addr is the HTTP listen address (KIZUNA_ADDR, --addr).
+	Addr string
+	// DataDir holds the embedded SQLite database and other files
+	// (KIZUNA_DATA, --data).
+	DataDir string
+	// DatabaseURL selects PostgreSQL when it is a postgres:// URL
+	// (KIZUNA_DATABASE_URL, --database-url).
+	DatabaseURL string
+	// SQLiteSynchronous is NORMAL (survives a killed process) or FULL
+	// (also survives power loss) (KIZUNA_SQLITE_SYNCHRONOUS).
+	SQLiteSynchronous string
+	// OpenSignup lets anyone create a tenant (KIZUNA_OPEN_SIGNUP).
+	OpenSignup bool
+	// PublicURL is the address people use to reach the server, for
+	// printed links (KIZUNA_PUBLIC_URL); default http://Addr.
+	PublicURL string
+	// SessionTTL is how long a sign-in lasts (KIZUNA_SESSION_TTL).
+	SessionTTL time.Duration
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration
+	// LogFormat is "json" (default) or "text" (KIZUNA_LOG_FORMAT).
+	LogFormat string
+}
+
+// DefaultConfig returns the embedded default: SQLite in ./kizuna-data.
+func DefaultConfig() Config {
+	return Config{
+		Addr:              "127.0.0.1:8080",
+		DataDir:           "./kizuna-data",
+		SQLiteSynchronous: "NORMAL",
+		SessionTTL:        30 * 24 * time.Hour,
+		ShutdownTimeout:   15 * time.Second,
+		LogFormat:         "json",
+	}
+}
+
+// applyEnv overrides c from KIZUNA_* variables.
+func (c *Config) applyEnv(getenv func(string) string) error {
+	str := map[string]*string{
+		"KIZUNA_ADDR": &c.Addr, "KIZUNA_DATA": &c.DataDir, "KIZUNA_DATABASE_URL": &c.DatabaseURL,
+		"KIZUNA_SQLITE_SYNCHRONOUS": &c.SQLiteSynchronous, "KIZUNA_PUBLIC_URL": &c.PublicURL,
+		"KIZUNA_LOG_FORMAT": &c.LogFormat,
+	}
+	for k, p := range str {
+		if v := getenv(k); v != "" {
+			*p = v
+		}
+	}
+	if v := getenv("KIZUNA_OPEN_SIGNUP"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("KIZUNA_OPEN_SIGNUP: want true or false, got %q", v)
+		}
+		c.OpenSignup = b
+	}
+	if v := getenv("KIZUNA_SESSION_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("KIZUNA_SESSION_TTL: %w", err)
+		}
+		c.SessionTTL = d
+	}
+	return nil
+}
+
+// storeFlags registers the flags that select the store.
+func (c *Config) storeFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory for the embedded SQLite store (KIZUNA_DATA)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL to use PostgreSQL instead of SQLite (KIZUNA_DATABASE_URL)")
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("the listen address is empty"))
+	}
+	if c.DatabaseURL != "" && !c.UsesPostgres() {
+		errs = append(errs, fmt.Errorf("the database URL must start with postgres:// or postgresql://"))
+	}
+	if !c.UsesPostgres() && c.DataDir == "" {
+		errs = append(errs, errors.New("the data directory is empty"))
+	}
+	c.SQLiteSynchronous = strings.ToUpper(c.SQLiteSynchronous)
+	if c.SQLiteSynchronous != "NORMAL" && c.SQLiteSynchronous != "FULL" {
+		errs = append(errs, fmt.Errorf("KIZUNA_SQLITE_SYNCHRONOUS must be NORMAL or FULL, not %q", c.SQLiteSynchronous))
+	}
+	if c.SessionTTL < time.Minute {
+		errs = append(errs, errors.New("the session lifetime must be at least a minute"))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("the log format must be json or text, not %q", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+// UsesPostgres reports whether the configuration selects PostgreSQL.
+func (c *Config) UsesPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+func loadConfig(fs *flag.FlagSet, args []string, register func(*Config)) (Config, error) {
+	c := DefaultConfig()
+	if err := c.applyEnv(os.Getenv); err != nil {
+		return c, err
+	}
+	register(&c)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.Validate()
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kizuna-chat/kizuna/httpapi"
+	"github.com/kizuna-chat/kizuna/password"
+	"github.com/kizuna-chat/kizuna/postgres"
+	"github.com/kizuna-chat/kizuna/service"
+	"github.com/kizuna-chat/kizuna/sqlite"
+	"github.com/kizuna-chat/kizuna/sqlstore"
+)
+
+// Main is a running server: end-to-end tests run the same Main on port :0
+// with a temporary data directory.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	// Out receives the first-run setup instructions.
+	Out io.Writer
+
+	Store    *sqlstore.DB
+	Services *service.Services
+	listener net.Listener
+	server   *http.Server
+}
+
+// NewMain returns a Main with the default configuration.
+func NewMain() *Main {
+	return &Main{Config: DefaultConfig(), Out: os.Stdout}
+}
+
+// ParseFlags reads the environment and the serve command's flags.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("kizuna serve", flag.ContinueOnError)
+	c, err := loadConfig(fs, args, func(c *Config) {
+		fs.StringVar(&c.Addr, "addr", c.Addr, "HTTP listen address (KIZUNA_ADDR)")
+		c.storeFlags(fs)
+		fs.BoolVar(&c.OpenSignup, "open-signup", c.OpenSignup, "let anyone create a tenant (KIZUNA_OPEN_SIGNUP)")
+	})
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errUsage
+		}
+		return err
+	}
+	m.Config = c
+	return nil
+}
+
+// openStore opens the configured store engine and applies migrations.
+func openStore(ctx context.Context, c Config) (*sqlstore.DB, error) {
+	if c.UsesPostgres() {
+		return postgres.Open(ctx, c.DatabaseURL, postgres.Options{})
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	return sqlite.Open(ctx, filepath.Join(c.DataDir, "kizuna.db"), sqlite.Options{Synchronous: c.SQLiteSynchronous})
+}
+
+// Run opens the store, starts listening and serves in the background. On
+// an empty store it prints a one-time setup token.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	if m.Logger == nil {
+		m.Logger = newLogger(m.Config.LogFormat, os.Stderr)
+	}
+	st, err := openStore(ctx, m.Config)
+	if err != nil {
+		return err
+	}
+	m.Store = st
+	hasher := password.NewHasher(password.OWASP, 0)
+	m.Services = service.New(st, hasher, service.Config{OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL}, m.Logger)
+
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", m.Config.Addr, err)
+	}
+	m.listener = ln
+	api := httpapi.New(m.Services, m.Logger, st)
+	m.server = &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server stopped", "err", err)
+		}
+	}()
+	engine := "sqlite:" + filepath.Join(m.Config.DataDir, "kizuna.db")
+	if m.Config.UsesPostgres() {
+		engine = "postgres"
+	}
+	m.Logger.Info("kizuna serving", "url", m.URL(), "store", engine)
+
+	token, err := m.Services.Tenants.SetupToken(ctx)
+	if err != nil {
+		return fmt.Errorf("preparing first-run setup: %w", err)
+	}
+	if token != "" {
+		fmt.Fprintf(m.Out, `
+Kizuna has no tenant yet. Create the first tenant, its domain and its owner
+with this one-time setup token (valid until a tenant exists; a restart prints a new one):
+
+  setup token: %s
+
+  curl -s %s/api/v1/setup -H 'Content-Type: application/json' \
+    -d '{"setup_token":"%s","tenant_name":"Acme","domain":"acme.example","owner_local":"admin"}'
+
+or from the command line: kizuna setup --tenant Acme --domain acme.example --owner admin
+
+`, token, m.URL(), token)
+	}
+	return nil
+}
+
+// URL returns the server's base URL.
+func (m *Main) URL() string {
+	if m.Config.PublicURL != "" {
+		return m.Config.PublicURL
+	}
+	if m.listener == nil {
+		return "http://" + m.Config.Addr
+	}
+	return "http://" + m.listener.Addr().String()
+}
+
+// Close stops accepting requests, lets those in flight finish (up to the
+// shutdown timeout), and closes the store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		defer cancel()
+		errs = append(errs, m.server.Shutdown(ctx))
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}

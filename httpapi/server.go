@@ -1,0 +1,203 @@
+// Package httpapi is Kizuna's JSON API over HTTP: one route table, handlers
+// that return errors, and one error writer. Handlers only translate between
+// HTTP and the service layer; they decide nothing.
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kizuna-chat/kizuna"
+	"github.com/kizuna-chat/kizuna/service"
+)
+
+// Pinger reports whether a dependency is ready (the store, later NATS).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Server serves the API.
+type Server struct {
+	svc    *service.Services
+	ready  []Pinger
+	log    *slog.Logger
+	routes []Route
+	mux    *http.ServeMux
+	// paths matches a request's path regardless of method, to tell 405
+	// from 404.
+	paths *http.ServeMux
+}
+
+// Auth says who may call a route.
+type Auth int
+
+// Route access levels.
+const (
+	// Public routes need no session.
+	Public Auth = iota
+	// Session routes need a valid session token; the service layer then
+	// decides what the account may do.
+	Session
+)
+
+// Route is one entry of the route table.
+type Route struct {
+	Method  string
+	Path    string // http.ServeMux pattern path, e.g. /api/v1/members/{id}
+	Auth    Auth
+	handler func(w http.ResponseWriter, r *http.Request) error
+}
+
+// New returns a server for the services; ready lists what /readyz checks.
+func New(svc *service.Services, log *slog.Logger, ready ...Pinger) *Server {
+	s := &Server{svc: svc, ready: ready, log: log, mux: http.NewServeMux(), paths: http.NewServeMux()}
+	s.routes = s.routeTable()
+	seen := map[string]bool{}
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.adapt(rt))
+		if !seen[rt.Path] {
+			seen[rt.Path] = true
+			s.paths.Handle(rt.Path, http.NotFoundHandler())
+		}
+	}
+	s.mux.HandleFunc("/", s.notFound)
+	return s
+}
+
+// Routes returns the route table (for the OpenAPI completeness test and
+// the authorization matrix).
+func (s *Server) Routes() []Route { return s.routes }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// routeTable is every route of the API, top to bottom.
+func (s *Server) routeTable() []Route {
+	return []Route{
+		{"GET", "/healthz", Public, s.healthz},
+		{"GET", "/readyz", Public, s.readyz},
+		{"GET", "/api/openapi.json", Public, s.openAPI},
+
+		{"POST", "/api/v1/setup", Public, s.setup},
+		{"POST", "/api/v1/tenants", Public, s.signUp},
+		{"POST", "/api/v1/login", Public, s.login},
+		{"POST", "/api/v1/logout", Session, s.logout},
+		{"GET", "/api/v1/me", Session, s.me},
+		{"POST", "/api/v1/me/password", Session, s.changePassword},
+
+		{"GET", "/api/v1/tenant", Session, s.getTenant},
+		{"PATCH", "/api/v1/tenant", Session, s.renameTenant},
+		{"GET", "/api/v1/domains", Session, s.listDomains},
+		{"POST", "/api/v1/domains", Session, s.addDomain},
+
+		{"GET", "/api/v1/members", Session, s.listMembers},
+		{"POST", "/api/v1/members", Session, s.addMember},
+		{"GET", "/api/v1/members/{id}", Session, s.getMember},
+		{"PATCH", "/api/v1/members/{id}", Session, s.updateMember},
+		{"DELETE", "/api/v1/members/{id}", Session, s.deleteMember},
+		{"POST", "/api/v1/members/{id}/suspend", Session, s.suspendMember},
+		{"POST", "/api/v1/members/{id}/restore", Session, s.restoreMember},
+		{"GET", "/api/v1/people/lookup", Session, s.lookupPerson},
+	}
+}
+
+// adapt turns a route into an http.Handler: authentication, the error
+// writer and a structured access log.
+func (s *Server) adapt(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		actor, err := s.authenticate(rt, r)
+		if err == nil {
+			if actor != nil {
+				r = r.WithContext(kizuna.WithActor(r.Context(), actor))
+			}
+			err = rt.handler(rec, r)
+		}
+		if err != nil {
+			writeError(rec, r, s.log, err)
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("route", rt.Path), slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)), slog.String("code", kizuna.ErrorCode(err)))
+	})
+}
+
+// authenticate resolves the bearer token of Session routes; Public routes
+// get a nil actor.
+func (s *Server) authenticate(rt Route, r *http.Request) (*kizuna.Actor, error) {
+	if rt.Auth == Public {
+		return nil, nil
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		return nil, kizuna.Errorf(kizuna.ErrUnauthorized, "unauthorized", "Sign in first: send Authorization: Bearer <token>.")
+	}
+	return s.svc.Auth.Authenticate(r.Context(), token)
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:]), true
+	}
+	return "", false
+}
+
+// notFound answers unknown paths with 404 and known paths with a wrong
+// method with 405, both as JSON.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.paths.Handler(r); pattern != "" {
+		var allow []string
+		for _, rt := range s.routes {
+			if rt.Path == pattern {
+				allow = append(allow, rt.Method)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "This path does not accept " + r.Method + "."}})
+		return
+	}
+	writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: "route_not_found", Message: "There is nothing at this path."}})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	for _, p := range s.ready {
+		if err := p.Ping(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			return kizuna.Errorf(kizuna.ErrUnavailable, "not_ready", "A dependency of the server is not answering.")
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPIDoc)
+	return nil
+}

@@ -1,0 +1,78 @@
+// Package postgres opens Kizuna's scale-out store: PostgreSQL (or a
+// PostgreSQL-wire engine) through pgx. Several Kizuna nodes may share one
+// database.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+
+	"github.com/kizuna-chat/kizuna/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// SQLSTATE codes of integrity violations.
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+// Dialect returns the PostgreSQL dialect for sqlstore.
+func Dialect() sqlstore.Dialect {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sqlstore.Dialect{
+		Name:                  "postgres",
+		Goose:                 goose.DialectPostgres,
+		Migrations:            sub,
+		DollarParams:          true,
+		IsUniqueViolation:     hasCode(uniqueViolation),
+		IsForeignKeyViolation: hasCode(foreignKeyViolation),
+	}
+}
+
+func hasCode(code string) func(error) bool {
+	return func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == code
+	}
+}
+
+// Options tune the connection pool.
+type Options struct {
+	// MaxConns bounds the pool; 0 means 20.
+	MaxConns int
+}
+
+// Open connects to the database at url (postgres://…) and applies
+// migrations.
+func Open(ctx context.Context, url string, o Options) (*sqlstore.DB, error) {
+	if o.MaxConns <= 0 {
+		o.MaxConns = 20
+	}
+	pool, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool.SetMaxOpenConns(o.MaxConns)
+	pool.SetMaxIdleConns(o.MaxConns)
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connecting: %w", err)
+	}
+	db := sqlstore.New(pool, pool, Dialect())
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}

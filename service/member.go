@@ -1,0 +1,321 @@
+package service
+
+import (
+	"context"
+
+	"github.com/kizuna-chat/kizuna"
+	"github.com/kizuna-chat/kizuna/store"
+)
+
+// MemberService manages a tenant's members and shows people to viewers.
+type MemberService struct{ *deps }
+
+// Page limits for member lists.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// NewMember is the input for adding a member.
+type NewMember struct {
+	Local       string
+	Domain      string // one of the tenant's domains
+	DisplayName string
+	Role        kizuna.Role // default member
+	// Password is optional: when empty an initial password is generated.
+	// Either way the member must change it at first sign-in (R6).
+	Password string
+}
+
+// AddedMember is a new member and, when generated, its initial password,
+// shown this once.
+type AddedMember struct {
+	Person
+	InitialPassword string
+}
+
+// Add adds a member to the actor's tenant (admins only; only owners may add
+// owners). Errors: invalid (ID parts, names, weak password), not_found
+// "domain_not_found" for a domain the tenant does not own, conflict
+// "id_taken".
+func (s *MemberService) Add(ctx context.Context, in NewMember) (*AddedMember, error) {
+	actor, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, cred, generated, err := s.prepare(ctx, actor, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.AddAccount(ctx, actor.Account.TenantID, a, cred); err != nil {
+		return nil, err
+	}
+	a.TenantName = actor.Account.TenantName
+	people, err := s.people(ctx, actor.Account, a)
+	if err != nil {
+		return nil, err
+	}
+	return &AddedMember{Person: people[0], InitialPassword: generated}, nil
+}
+
+// prepare validates a new member and builds its account and credential.
+func (s *MemberService) prepare(ctx context.Context, actor *kizuna.Actor, in NewMember) (*kizuna.Account, kizuna.Credential, string, error) {
+	var cred kizuna.Credential
+	local, err := kizuna.NormalizeLocalPart(in.Local)
+	if err != nil {
+		return nil, cred, "", err
+	}
+	domainName, err := kizuna.NormalizeDomain(in.Domain)
+	if err != nil {
+		return nil, cred, "", err
+	}
+	d, err := s.store.DomainByName(ctx, domainName)
+	if err != nil || d.TenantID != actor.Account.TenantID {
+		if err == nil || kizuna.ErrorCode(err) == "not_found" {
+			err = kizuna.Errorf(kizuna.ErrNotFound, "domain_not_found", "The domain %s is not one of this tenant's domains.", kizuna.DisplayDomain(domainName))
+		}
+		return nil, cred, "", err
+	}
+	display := in.DisplayName
+	if display == "" {
+		display = local
+	}
+	if display, err = cleanName(display, "display name", "invalid_display_name", kizuna.MaxDisplayNameLength); err != nil {
+		return nil, cred, "", err
+	}
+	role := in.Role
+	if role == "" {
+		role = kizuna.RoleMember
+	}
+	if !role.Valid() {
+		return nil, cred, "", kizuna.Errorf(kizuna.ErrInvalid, "invalid_role", "The role must be owner, admin or member.")
+	}
+	if role == kizuna.RoleOwner && actor.Account.Role != kizuna.RoleOwner {
+		return nil, cred, "", kizuna.Errorf(kizuna.ErrForbidden, "owner_required", "Only an owner can make another owner.")
+	}
+	cred, generated, err := s.initialCredential(ctx, in.Password, local, display)
+	if err != nil {
+		return nil, cred, "", err
+	}
+	cred.Initial = true
+	a := &kizuna.Account{
+		ID: kizuna.NewID(), Kind: kizuna.KindMember, DomainID: d.ID, Local: local, DisplayName: display,
+		Role: role, Status: kizuna.StatusActive, MustChangePassword: true,
+	}
+	return a, cred, generated, nil
+}
+
+// Page is one page of a list and the cursor of the next ("" at the end).
+type Page[T any] struct {
+	Items      []T
+	NextCursor string
+}
+
+// List returns a page of the actor's tenant's members, in the order they
+// were added. cursor is the NextCursor of the previous page.
+func (s *MemberService) List(ctx context.Context, cursor string, limit int) (*Page[Person], error) {
+	actor, err := member(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	if limit > MaxPageSize {
+		return nil, kizuna.Errorf(kizuna.ErrInvalid, "invalid_limit", "The limit must be between 1 and %d.", MaxPageSize)
+	}
+	accounts, err := s.store.Accounts(ctx, actor.Account.TenantID, store.AccountFilter{After: cursor, Limit: limit + 1})
+	if err != nil {
+		return nil, err
+	}
+	page := &Page[Person]{}
+	if len(accounts) > limit {
+		accounts = accounts[:limit]
+		page.NextCursor = accounts[limit-1].ID
+	}
+	if page.Items, err = s.people(ctx, actor.Account, accounts...); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// Get returns a member of the actor's tenant. Errors: not_found, also for
+// members of other tenants.
+func (s *MemberService) Get(ctx context.Context, id string) (*Person, error) {
+	actor, err := member(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.Account(ctx, actor.Account.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.people(ctx, actor.Account, a)
+	if err != nil {
+		return nil, err
+	}
+	return &p[0], nil
+}
+
+// Lookup finds a person by their exact sign-in ID ("sato@partner.example"
+// or a personal handle) and tells how they stand to the actor, as when
+// adding an external contact. Suspended and deleted accounts are not
+// found. Errors: invalid "invalid_id", not_found.
+func (s *MemberService) Lookup(ctx context.Context, id string) (*Person, error) {
+	actor, err := signedIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	local, domain, err := parseSignInID(id)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.AccountByAddress(ctx, local, domain)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status != kizuna.StatusActive {
+		return nil, kizuna.NotFound("Account")
+	}
+	p, err := s.people(ctx, actor.Account, a)
+	if err != nil {
+		return nil, err
+	}
+	return &p[0], nil
+}
+
+// MemberUpdate changes the fields that are set.
+type MemberUpdate struct {
+	DisplayName *string
+	Role        *kizuna.Role
+}
+
+// Update changes a member's display name (the member or an admin) or role
+// (admins; only owners grant or take the owner role; the last owner stays).
+func (s *MemberService) Update(ctx context.Context, id string, in MemberUpdate) (*Person, error) {
+	actor, err := member(ctx)
+	if err != nil {
+		return nil, err
+	}
+	self := actor.Account.ID == id
+	if !self && !actor.Account.Role.IsAdmin() {
+		// Answer like a missing member when the actor could not see it
+		// anyway; here the actor can see tenant members, so say forbidden.
+		if _, err := s.store.Account(ctx, actor.Account.TenantID, id); err != nil {
+			return nil, err
+		}
+		return nil, errAdminOnly
+	}
+	var u store.AccountUpdate
+	if in.DisplayName != nil {
+		name, err := cleanName(*in.DisplayName, "display name", "invalid_display_name", kizuna.MaxDisplayNameLength)
+		if err != nil {
+			return nil, err
+		}
+		u.DisplayName = &name
+	}
+	if in.Role != nil {
+		if !in.Role.Valid() {
+			return nil, kizuna.Errorf(kizuna.ErrInvalid, "invalid_role", "The role must be owner, admin or member.")
+		}
+		if !actor.Account.Role.IsAdmin() {
+			return nil, errAdminOnly
+		}
+		target, err := s.store.Account(ctx, actor.Account.TenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		if (*in.Role == kizuna.RoleOwner || target.Role == kizuna.RoleOwner) && actor.Account.Role != kizuna.RoleOwner {
+			return nil, kizuna.Errorf(kizuna.ErrForbidden, "owner_required", "Only an owner can grant or take the owner role.")
+		}
+		if target.Role == kizuna.RoleOwner && *in.Role != kizuna.RoleOwner {
+			if err := s.keepAnOwner(ctx, actor.Account.TenantID); err != nil {
+				return nil, err
+			}
+		}
+		u.Role = in.Role
+	}
+	a, err := s.store.UpdateAccount(ctx, actor.Account.TenantID, id, u)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.people(ctx, actor.Account, a)
+	if err != nil {
+		return nil, err
+	}
+	return &p[0], nil
+}
+
+func (s *MemberService) keepAnOwner(ctx context.Context, tenantID string) error {
+	n, err := s.store.CountOwners(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return kizuna.Errorf(kizuna.ErrConflict, "last_owner", "A tenant keeps at least one active owner; make someone else owner first.")
+	}
+	return nil
+}
+
+// Suspend signs a member out everywhere and blocks sign-in until restored.
+func (s *MemberService) Suspend(ctx context.Context, id string) (*Person, error) {
+	return s.setStatus(ctx, id, kizuna.StatusSuspended)
+}
+
+// Restore lifts a suspension.
+func (s *MemberService) Restore(ctx context.Context, id string) (*Person, error) {
+	return s.setStatus(ctx, id, kizuna.StatusActive)
+}
+
+// Delete deletes a member: their ID is free at once and they can be added
+// again later (R13). Errors: not_found, conflict "last_owner", invalid
+// "cannot_remove_self".
+func (s *MemberService) Delete(ctx context.Context, id string) error {
+	_, err := s.setStatus(ctx, id, kizuna.StatusDeleted)
+	return err
+}
+
+func (s *MemberService) setStatus(ctx context.Context, id string, status kizuna.AccountStatus) (*Person, error) {
+	actor, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.store.Account(ctx, actor.Account.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if status != kizuna.StatusActive {
+		if target.ID == actor.Account.ID {
+			return nil, kizuna.Errorf(kizuna.ErrInvalid, "cannot_remove_self", "You cannot suspend or delete yourself; ask another admin.")
+		}
+		if target.Role == kizuna.RoleOwner {
+			if actor.Account.Role != kizuna.RoleOwner {
+				return nil, kizuna.Errorf(kizuna.ErrForbidden, "owner_required", "Only an owner can suspend or delete an owner.")
+			}
+			if err := s.keepAnOwner(ctx, actor.Account.TenantID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	a, err := s.store.UpdateAccount(ctx, actor.Account.TenantID, id, store.AccountUpdate{Status: &status})
+	if err != nil || a == nil {
+		return nil, err
+	}
+	p, err := s.people(ctx, actor.Account, a)
+	if err != nil {
+		return nil, err
+	}
+	return &p[0], nil
+}
+
+// parseSignInID reads "local@domain" as a member ID and anything without
+// "@" as a personal handle (domain "").
+func parseSignInID(id string) (local, domain string, err error) {
+	for i := 0; i < len(id); i++ {
+		if id[i] == '@' {
+			return kizuna.ParseID(id)
+		}
+	}
+	local, err = kizuna.NormalizeHandle(id)
+	return local, "", err
+}

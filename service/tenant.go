@@ -1,0 +1,219 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+
+	"github.com/kizuna-chat/kizuna"
+	"github.com/kizuna-chat/kizuna/password"
+	"github.com/kizuna-chat/kizuna/store"
+)
+
+// TenantService creates, reads and renames tenants.
+type TenantService struct{ *deps }
+
+// NewTenant is the input for creating a tenant with its first domain and
+// owner.
+type NewTenant struct {
+	TenantName       string
+	Domain           string
+	OwnerLocal       string
+	OwnerDisplayName string
+	// OwnerPassword is optional: when empty a password is generated and
+	// the owner must change it at first sign-in.
+	OwnerPassword string
+}
+
+// CreatedTenant is what tenant creation returns. GeneratedPassword is set
+// only when the owner's password was generated; it is shown this once.
+type CreatedTenant struct {
+	Tenant            *kizuna.Tenant
+	Domain            *kizuna.Domain
+	Owner             Person
+	GeneratedPassword string
+}
+
+// Create creates a tenant as the server operator (the CLI). Errors:
+// invalid (bad names), conflict "domain_taken".
+func (s *TenantService) Create(ctx context.Context, in NewTenant) (*CreatedTenant, error) {
+	return s.create(ctx, in)
+}
+
+// SignUp creates a tenant through the API when the server allows open
+// sign-up. Errors: forbidden "signup_closed", and those of Create.
+func (s *TenantService) SignUp(ctx context.Context, in NewTenant) (*CreatedTenant, error) {
+	if !s.cfg.OpenSignup {
+		return nil, kizuna.Errorf(kizuna.ErrForbidden, "signup_closed", "This server does not allow creating tenants; ask its operator.")
+	}
+	return s.create(ctx, in)
+}
+
+// Setup creates the first tenant of an empty installation with the
+// one-time setup token that `kizuna serve` printed. Errors: forbidden
+// "setup_done" once a tenant exists, unauthorized "invalid_setup_token",
+// and those of Create.
+func (s *TenantService) Setup(ctx context.Context, token string, in NewTenant) (*CreatedTenant, error) {
+	n, err := s.store.CountTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return nil, kizuna.Errorf(kizuna.ErrForbidden, "setup_done", "This server is already set up.")
+	}
+	want, err := s.store.SetupTokenHash(ctx)
+	if errors.Is(err, kizuna.ErrNotFound) {
+		return nil, kizuna.Errorf(kizuna.ErrUnauthorized, "invalid_setup_token", "The setup token is not valid; restart the server to print a new one.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	got := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(got[:], want) != 1 {
+		return nil, kizuna.Errorf(kizuna.ErrUnauthorized, "invalid_setup_token", "The setup token is not valid; use the one the server printed at start.")
+	}
+	created, err := s.create(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteSetupToken(ctx); err != nil {
+		s.log.Warn("setup token not deleted", "err", err)
+	}
+	return created, nil
+}
+
+// SetupToken returns a fresh one-time setup token when the installation
+// has no tenant yet, and "" otherwise. Only its hash is stored.
+func (s *TenantService) SetupToken(ctx context.Context) (string, error) {
+	n, err := s.store.CountTenants(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	token := randomToken()
+	sum := sha256.Sum256([]byte(token))
+	if err := s.store.PutSetupToken(ctx, sum[:]); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+func (s *TenantService) create(ctx context.Context, in NewTenant) (*CreatedTenant, error) {
+	name, err := cleanName(in.TenantName, "tenant name", "invalid_tenant_name", kizuna.MaxTenantNameLength)
+	if err != nil {
+		return nil, err
+	}
+	domain, err := kizuna.NormalizeDomain(in.Domain)
+	if err != nil {
+		return nil, err
+	}
+	local, err := kizuna.NormalizeLocalPart(in.OwnerLocal)
+	if err != nil {
+		return nil, err
+	}
+	display := in.OwnerDisplayName
+	if display == "" {
+		display = local
+	}
+	if display, err = cleanName(display, "display name", "invalid_display_name", kizuna.MaxDisplayNameLength); err != nil {
+		return nil, err
+	}
+	cred, generated, err := s.initialCredential(ctx, in.OwnerPassword, local, display)
+	if err != nil {
+		return nil, err
+	}
+	t := &kizuna.Tenant{ID: kizuna.NewID(), Name: name}
+	d := &kizuna.Domain{ID: kizuna.NewID(), TenantID: t.ID, Name: domain}
+	owner := &kizuna.Account{
+		ID: kizuna.NewID(), Kind: kizuna.KindMember, Local: local, DisplayName: display,
+		Role: kizuna.RoleOwner, Status: kizuna.StatusActive, MustChangePassword: generated != "",
+	}
+	if err := s.store.CreateTenant(ctx, store.NewTenant{Tenant: t, Domain: d, Owner: owner, Credential: cred}); err != nil {
+		return nil, err
+	}
+	owner.TenantName = t.Name
+	return &CreatedTenant{
+		Tenant: t, Domain: d, GeneratedPassword: generated,
+		Owner: Person{Account: owner, Classification: kizuna.Classification{Relation: kizuna.RelationInternal,
+			Reason: "internal: domain " + kizuna.DisplayDomain(d.Name) + " belongs to your tenant " + t.Name}},
+	}, nil
+}
+
+// initialCredential returns the credential for a new account: the given
+// password (checked against the policy, hashed with argon2id) or, when it
+// is empty, a generated one (fast hash, see package password) that the
+// caller must show once.
+func (d *deps) initialCredential(ctx context.Context, pw string, avoid ...string) (kizuna.Credential, string, error) {
+	if pw == "" {
+		gen := password.Generate()
+		return kizuna.Credential{Hash: password.HashGenerated(gen), Initial: true}, gen, nil
+	}
+	if err := password.CheckPolicy(pw, avoid...); err != nil {
+		return kizuna.Credential{}, "", err
+	}
+	h, err := d.hasher.Hash(ctx, pw)
+	if err != nil {
+		return kizuna.Credential{}, "", err
+	}
+	return kizuna.Credential{Hash: h}, "", nil
+}
+
+// Current returns the actor's tenant.
+func (s *TenantService) Current(ctx context.Context) (*kizuna.Tenant, error) {
+	a, err := member(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Tenant(ctx, a.Account.TenantID)
+}
+
+// Rename renames the actor's tenant (admins only). Member IDs do not
+// change: they depend on domains, not on the tenant's name.
+func (s *TenantService) Rename(ctx context.Context, name string) (*kizuna.Tenant, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if name, err = cleanName(name, "tenant name", "invalid_tenant_name", kizuna.MaxTenantNameLength); err != nil {
+		return nil, err
+	}
+	return s.store.RenameTenant(ctx, a.Account.TenantID, name)
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DomainService adds and lists a tenant's domains.
+type DomainService struct{ *deps }
+
+// List returns the actor's tenant's domains.
+func (s *DomainService) List(ctx context.Context) ([]kizuna.Domain, error) {
+	a, err := member(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Domains(ctx, a.Account.TenantID)
+}
+
+// Add adds a domain to the actor's tenant (admins only). Errors: invalid
+// "invalid_domain", conflict "domain_taken".
+func (s *DomainService) Add(ctx context.Context, name string) (*kizuna.Domain, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	canonical, err := kizuna.NormalizeDomain(name)
+	if err != nil {
+		return nil, err
+	}
+	d := &kizuna.Domain{ID: kizuna.NewID(), TenantID: a.Account.TenantID, Name: canonical}
+	if err := s.store.AddDomain(ctx, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -1,0 +1,232 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/kizuna-chat/kizuna"
+	"github.com/kizuna-chat/kizuna/store"
+)
+
+// accountSelect reads accounts with their current domain and tenant names;
+// personal accounts have neither, hence the outer joins.
+const accountSelect = `SELECT a.id, a.kind, COALESCE(d.tenant_id, ''), COALESCE(a.domain_id, ''), a.local,
+	COALESCE(d.name, ''), COALESCE(t.name, ''), a.display_name, a.role, a.status, a.must_change_password,
+	a.created_at, a.updated_at
+	FROM accounts a LEFT JOIN domains d ON d.id = a.domain_id LEFT JOIN tenants t ON t.id = d.tenant_id `
+
+func scanAccount(row interface{ Scan(...any) error }) (*kizuna.Account, error) {
+	var a kizuna.Account
+	var created, updated int64
+	err := row.Scan(&a.ID, &a.Kind, &a.TenantID, &a.DomainID, &a.Local, &a.DomainName, &a.TenantName,
+		&a.DisplayName, &a.Role, &a.Status, &a.MustChangePassword, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	a.CreatedAt, a.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &a, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func insertAccount(ctx context.Context, tx *Tx, tenantID string, a *kizuna.Account, c kizuna.Credential) error {
+	if a.Kind == kizuna.KindMember {
+		// The domain must be the tenant's: checked in the same transaction
+		// so that a concurrent domain move cannot slip a member into
+		// another tenant.
+		var name string
+		err := tx.queryRow(ctx, `SELECT name FROM domains WHERE id = ? AND tenant_id = ?`, a.DomainID, tenantID).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return kizuna.Errorf(kizuna.ErrNotFound, "domain_not_found", "The domain is not one of this tenant's domains.")
+		}
+		if err != nil {
+			return err
+		}
+		a.DomainName, a.TenantID = name, tenantID
+	}
+	a.CreatedAt, a.UpdatedAt = tx.now, tx.now
+	if c.SetAt.IsZero() {
+		c.SetAt = tx.now
+	}
+	_, err := tx.exec(ctx, `INSERT INTO accounts (id, kind, domain_id, local, display_name, role, status,
+		must_change_password, password_hash, password_initial, password_set_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Kind, nullable(a.DomainID), a.Local, a.DisplayName, a.Role, a.Status,
+		a.MustChangePassword, c.Hash, c.Initial, millis(c.SetAt), millis(tx.now), millis(tx.now))
+	if err != nil && tx.db.dialect.IsUniqueViolation(err) {
+		return kizuna.Errorf(kizuna.ErrConflict, "id_taken", "The ID %s is already in use.", a.Address())
+	}
+	return err
+}
+
+// AddAccount implements store.Accounts.
+func (db *DB) AddAccount(ctx context.Context, tenantID string, a *kizuna.Account, c kizuna.Credential) error {
+	return db.inTx(ctx, func(tx *Tx) error { return insertAccount(ctx, tx, tenantID, a, c) })
+}
+
+// AddAccounts implements store.Accounts.
+func (db *DB) AddAccounts(ctx context.Context, tenantID string, as []*kizuna.Account, cs []kizuna.Credential) error {
+	if len(as) != len(cs) {
+		return errors.New("sqlstore: AddAccounts needs one credential per account")
+	}
+	return db.inTx(ctx, func(tx *Tx) error {
+		for i, a := range as {
+			if err := insertAccount(ctx, tx, tenantID, a, cs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Account implements store.Accounts.
+func (db *DB) Account(ctx context.Context, tenantID, id string) (*kizuna.Account, error) {
+	var row *sql.Row
+	if tenantID == "" {
+		row = db.queryRow(ctx, accountSelect+`WHERE a.id = ? AND a.kind = 'personal' AND a.status <> 'deleted'`, id)
+	} else {
+		row = db.queryRow(ctx, accountSelect+`WHERE a.id = ? AND d.tenant_id = ? AND a.status <> 'deleted'`, id, tenantID)
+	}
+	a, err := scanAccount(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kizuna.NotFound("Member")
+	}
+	return a, db.mapErr(err)
+}
+
+// AccountByID implements store.Accounts.
+func (db *DB) AccountByID(ctx context.Context, id string) (*kizuna.Account, error) {
+	a, err := scanAccount(db.queryRow(ctx, accountSelect+`WHERE a.id = ? AND a.status <> 'deleted'`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kizuna.NotFound("Account")
+	}
+	return a, db.mapErr(err)
+}
+
+// AccountByAddress implements store.Accounts.
+func (db *DB) AccountByAddress(ctx context.Context, local, domain string) (*kizuna.Account, error) {
+	var row *sql.Row
+	if domain == "" {
+		row = db.queryRow(ctx, accountSelect+`WHERE a.local = ? AND a.kind = 'personal' AND a.status <> 'deleted'`, local)
+	} else {
+		row = db.queryRow(ctx, accountSelect+`WHERE d.name = ? AND a.local = ? AND a.status <> 'deleted'`, domain, local)
+	}
+	a, err := scanAccount(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kizuna.NotFound("Account")
+	}
+	return a, db.mapErr(err)
+}
+
+// Credential implements store.Accounts.
+func (db *DB) Credential(ctx context.Context, accountID string) (kizuna.Credential, error) {
+	var c kizuna.Credential
+	var set int64
+	err := db.queryRow(ctx, `SELECT password_hash, password_initial, password_set_at FROM accounts WHERE id = ? AND status <> 'deleted'`, accountID).
+		Scan(&c.Hash, &c.Initial, &set)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, kizuna.NotFound("Account")
+	}
+	c.SetAt = fromMillis(set)
+	return c, db.mapErr(err)
+}
+
+// SetCredential implements store.Accounts.
+func (db *DB) SetCredential(ctx context.Context, accountID string, c kizuna.Credential, mustChange, revokeSessions bool) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		if c.SetAt.IsZero() {
+			c.SetAt = tx.now
+		}
+		res, err := tx.exec(ctx, `UPDATE accounts SET password_hash = ?, password_initial = ?, password_set_at = ?,
+			must_change_password = ?, updated_at = ? WHERE id = ? AND status <> 'deleted'`,
+			c.Hash, c.Initial, millis(c.SetAt), mustChange, millis(tx.now), accountID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return kizuna.NotFound("Account")
+		}
+		if revokeSessions {
+			_, err = tx.exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, accountID)
+		}
+		return err
+	})
+}
+
+// Accounts implements store.Accounts.
+func (db *DB) Accounts(ctx context.Context, tenantID string, f store.AccountFilter) ([]*kizuna.Account, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	query := accountSelect + `WHERE d.tenant_id = ? AND a.id > ?`
+	if !f.IncludeDeleted {
+		query += ` AND a.status <> 'deleted'`
+	}
+	rows, err := db.query(ctx, query+` ORDER BY a.id LIMIT ?`, tenantID, f.After, f.Limit)
+	if err != nil {
+		return nil, db.mapErr(err)
+	}
+	defer rows.Close()
+	out := []*kizuna.Account{}
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, db.mapErr(err)
+		}
+		out = append(out, a)
+	}
+	return out, db.mapErr(rows.Err())
+}
+
+// UpdateAccount implements store.Accounts.
+func (db *DB) UpdateAccount(ctx context.Context, tenantID, id string, u store.AccountUpdate) (*kizuna.Account, error) {
+	err := db.inTx(ctx, func(tx *Tx) error {
+		a, err := scanAccount(tx.queryRow(ctx, accountSelect+`WHERE a.id = ? AND d.tenant_id = ? AND a.status <> 'deleted'`, id, tenantID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return kizuna.NotFound("Member")
+		}
+		if err != nil {
+			return err
+		}
+		if u.DisplayName != nil {
+			a.DisplayName = *u.DisplayName
+		}
+		if u.Role != nil {
+			a.Role = *u.Role
+		}
+		if u.Status != nil {
+			a.Status = *u.Status
+		}
+		_, err = tx.exec(ctx, `UPDATE accounts SET display_name = ?, role = ?, status = ?, updated_at = ? WHERE id = ?`,
+			a.DisplayName, a.Role, a.Status, millis(tx.now), id)
+		if err != nil {
+			return err
+		}
+		if a.Status != kizuna.StatusActive {
+			// A suspended or deleted account is signed out everywhere.
+			_, err = tx.exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != nil && *u.Status == kizuna.StatusDeleted {
+		return nil, nil
+	}
+	return db.Account(ctx, tenantID, id)
+}
+
+// CountOwners implements store.Accounts.
+func (db *DB) CountOwners(ctx context.Context, tenantID string) (int, error) {
+	var n int
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM accounts a JOIN domains d ON d.id = a.domain_id
+		WHERE d.tenant_id = ? AND a.role = 'owner' AND a.status = 'active'`, tenantID).Scan(&n)
+	return n, db.mapErr(err)
+}

@@ -1,0 +1,70 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/kizuna-chat/kizuna"
+	"github.com/kizuna-chat/kizuna/store"
+)
+
+// CreateTenant implements store.Tenants.
+func (db *DB) CreateTenant(ctx context.Context, nt store.NewTenant) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		nt.Tenant.CreatedAt, nt.Tenant.UpdatedAt = tx.now, tx.now
+		if _, err := tx.exec(ctx, `INSERT INTO tenants (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+			nt.Tenant.ID, nt.Tenant.Name, millis(tx.now), millis(tx.now)); err != nil {
+			return err
+		}
+		nt.Domain.TenantID = nt.Tenant.ID
+		if err := insertDomain(ctx, tx, nt.Domain); err != nil {
+			return err
+		}
+		nt.Owner.DomainID = nt.Domain.ID
+		return insertAccount(ctx, tx, nt.Tenant.ID, nt.Owner, nt.Credential)
+	})
+}
+
+// Tenant implements store.Tenants.
+func (db *DB) Tenant(ctx context.Context, id string) (*kizuna.Tenant, error) {
+	var t kizuna.Tenant
+	var created, updated int64
+	err := db.queryRow(ctx, `SELECT id, name, created_at, updated_at FROM tenants WHERE id = ?`, id).
+		Scan(&t.ID, &t.Name, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kizuna.NotFound("Tenant")
+	}
+	if err != nil {
+		return nil, db.mapErr(err)
+	}
+	t.CreatedAt, t.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &t, nil
+}
+
+// RenameTenant implements store.Tenants.
+func (db *DB) RenameTenant(ctx context.Context, id, name string) (*kizuna.Tenant, error) {
+	err := db.inTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE tenants SET name = ?, updated_at = ? WHERE id = ?`, name, millis(tx.now), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return kizuna.NotFound("Tenant")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.Tenant(ctx, id)
+}
+
+// CountTenants implements store.Tenants.
+func (db *DB) CountTenants(ctx context.Context) (int, error) {
+	var n int
+	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM tenants`).Scan(&n); err != nil {
+		return 0, db.mapErr(err)
+	}
+	return n, nil
+}

@@ -1,0 +1,137 @@
+// Package store declares what the service layer needs from persistent
+// storage, one small interface per concern. Two engines implement them
+// (package sqlstore, opened through packages sqlite and postgres), and one
+// suite (package storetest) holds them to the same behaviour.
+//
+// Store methods decide nothing: authorization, validation and policy live in
+// the service layer. Every method that reads tenant data takes the tenant
+// scope explicitly and puts it in its WHERE clause; a row of another tenant
+// answers not_found exactly like a missing one.
+package store
+
+import (
+	"context"
+
+	"github.com/kizuna-chat/kizuna"
+)
+
+// Store is everything a Kizuna server keeps.
+type Store interface {
+	Tenants
+	Domains
+	Accounts
+	Sessions
+	Setup
+	// Ping checks that the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// NewTenant is a tenant created together with its first domain and owner,
+// in one transaction.
+type NewTenant struct {
+	Tenant     *kizuna.Tenant
+	Domain     *kizuna.Domain
+	Owner      *kizuna.Account
+	Credential kizuna.Credential
+}
+
+// Tenants stores tenants.
+type Tenants interface {
+	// CreateTenant stores a tenant, its first domain and its owner
+	// atomically. Errors: conflict "domain_taken".
+	CreateTenant(ctx context.Context, nt NewTenant) error
+	// Tenant returns a tenant. Errors: not_found.
+	Tenant(ctx context.Context, id string) (*kizuna.Tenant, error)
+	// RenameTenant changes a tenant's name. Errors: not_found.
+	RenameTenant(ctx context.Context, id, name string) (*kizuna.Tenant, error)
+	// CountTenants returns how many tenants exist.
+	CountTenants(ctx context.Context) (int, error)
+}
+
+// Domains stores domains and answers the domain→tenant mapping.
+type Domains interface {
+	// AddDomain stores a domain for d.TenantID. Errors: conflict
+	// "domain_taken" when the name is owned by any tenant; not_found when
+	// the tenant does not exist.
+	AddDomain(ctx context.Context, d *kizuna.Domain) error
+	// Domains lists a tenant's domains by name.
+	Domains(ctx context.Context, tenantID string) ([]kizuna.Domain, error)
+	// DomainByName returns the domain with a canonical name. Errors: not_found.
+	DomainByName(ctx context.Context, name string) (*kizuna.Domain, error)
+	// DomainOwners returns the current owner of each given domain ID;
+	// unknown IDs are absent from the map.
+	DomainOwners(ctx context.Context, domainIDs []string) (map[string]kizuna.DomainOwner, error)
+}
+
+// AccountFilter selects accounts of one tenant, a page at a time, in ID
+// order (IDs sort by creation time).
+type AccountFilter struct {
+	After          string // return accounts with an ID greater than this
+	Limit          int
+	IncludeDeleted bool
+}
+
+// AccountUpdate changes the fields that are set.
+type AccountUpdate struct {
+	DisplayName *string
+	Role        *kizuna.Role
+	Status      *kizuna.AccountStatus
+}
+
+// Accounts stores accounts and their credentials.
+type Accounts interface {
+	// AddAccount stores an account with its credential. For members,
+	// a.DomainID must be a domain of tenantID. Errors: conflict
+	// "id_taken" (the local part is in use in that domain, or the handle
+	// is taken); not_found "domain_not_found" when the domain is not the
+	// tenant's.
+	AddAccount(ctx context.Context, tenantID string, a *kizuna.Account, c kizuna.Credential) error
+	// AddAccounts stores many accounts in one transaction: all or none.
+	// Errors as AddAccount, for the first row that fails.
+	AddAccounts(ctx context.Context, tenantID string, as []*kizuna.Account, cs []kizuna.Credential) error
+	// Account returns an account of a tenant ("" for personal accounts).
+	// Errors: not_found, also for deleted accounts and other tenants'.
+	Account(ctx context.Context, tenantID, id string) (*kizuna.Account, error)
+	// AccountByID returns any non-deleted account by key, whatever its
+	// tenant; for session checks only. Errors: not_found.
+	AccountByID(ctx context.Context, id string) (*kizuna.Account, error)
+	// AccountByAddress finds the live account with a sign-in ID: domain ""
+	// means a personal handle. Errors: not_found.
+	AccountByAddress(ctx context.Context, local, domain string) (*kizuna.Account, error)
+	// Credential returns an account's current credential. Errors: not_found.
+	Credential(ctx context.Context, accountID string) (kizuna.Credential, error)
+	// SetCredential replaces an account's credential and its
+	// must-change-password flag, and revokes all its sessions when
+	// revokeSessions is set, in one transaction.
+	SetCredential(ctx context.Context, accountID string, c kizuna.Credential, mustChange, revokeSessions bool) error
+	// Accounts lists a tenant's accounts, a page at a time.
+	Accounts(ctx context.Context, tenantID string, f AccountFilter) ([]*kizuna.Account, error)
+	// UpdateAccount changes an account of a tenant. Errors: not_found.
+	UpdateAccount(ctx context.Context, tenantID, id string, u AccountUpdate) (*kizuna.Account, error)
+	// CountOwners counts a tenant's active owners (the last one may not go).
+	CountOwners(ctx context.Context, tenantID string) (int, error)
+}
+
+// Sessions stores sign-in sessions by the hash of their token.
+type Sessions interface {
+	// CreateSession stores a session.
+	CreateSession(ctx context.Context, s *kizuna.Session) error
+	// SessionByTokenHash returns a live (unexpired) session. Errors: not_found.
+	SessionByTokenHash(ctx context.Context, hash []byte) (*kizuna.Session, error)
+	// DeleteSession revokes one session; deleting a missing one is no error.
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteAccountSessions revokes every session of an account.
+	DeleteAccountSessions(ctx context.Context, accountID string) error
+}
+
+// Setup keeps the one-time setup token of an empty installation.
+type Setup interface {
+	// PutSetupToken replaces the stored setup token hash.
+	PutSetupToken(ctx context.Context, hash []byte) error
+	// SetupTokenHash returns the stored hash. Errors: not_found.
+	SetupTokenHash(ctx context.Context) ([]byte, error)
+	// DeleteSetupToken removes the setup token after use.
+	DeleteSetupToken(ctx context.Context) error
+}
