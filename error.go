@@ -8,15 +8,15 @@ import (
 // Error kinds. Every application error unwraps to exactly one of these, so
 // callers decide with errors.Is and the HTTP layer maps a kind to a status.
 var (
-	ErrInvalid      = errors.New("invalid")       // 400 or 422: the input breaks a rule
-	ErrNotFound     = errors.New("not_found")     // 404: missing, or belongs to another tenant
-	ErrConflict     = errors.New("conflict")      // 409: clashes with stored state
-	ErrUnauthorized = errors.New("unauthorized")  // 401: no valid session or wrong credentials
-	ErrForbidden    = errors.New("forbidden")     // 403: signed in, but not allowed
-	ErrRateLimited  = errors.New("rate_limited")  // 429: too many attempts
-	ErrTooLarge     = errors.New("too_large")     // 413: a body or value over its limit
-	ErrUnavailable  = errors.New("unavailable")   // 503: a dependency is down
-	ErrInternal     = errors.New("internal")      // 500: a bug or an unexpected failure
+	ErrInvalid      = errors.New("invalid")      // 400 or 422: the input breaks a rule
+	ErrNotFound     = errors.New("not_found")    // 404: missing, or belongs to another tenant
+	ErrConflict     = errors.New("conflict")     // 409: clashes with stored state
+	ErrUnauthorized = errors.New("unauthorized") // 401: no valid session or wrong credentials
+	ErrForbidden    = errors.New("forbidden")    // 403: signed in, but not allowed
+	ErrRateLimited  = errors.New("rate_limited") // 429: too many attempts
+	ErrTooLarge     = errors.New("too_large")    // 413: a body or value over its limit
+	ErrUnavailable  = errors.New("unavailable")  // 503: a dependency is down
+	ErrInternal     = errors.New("internal")     // 500: a bug or an unexpected failure
 )
 
 // Error is an application error: a kind (one of the Err* sentinels), a

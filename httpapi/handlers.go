@@ -107,8 +107,12 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request, setup bool
 	return nil
 }
 
-func (s *Server) setup(w http.ResponseWriter, r *http.Request) error  { return s.createTenant(w, r, true) }
-func (s *Server) signUp(w http.ResponseWriter, r *http.Request) error { return s.createTenant(w, r, false) }
+func (s *Server) setup(w http.ResponseWriter, r *http.Request) error {
+	return s.createTenant(w, r, true)
+}
+func (s *Server) signUp(w http.ResponseWriter, r *http.Request) error {
+	return s.createTenant(w, r, false)
+}
 
 type loginRequest struct {
 	ID       string `json:"id"`
