@@ -5,11 +5,31 @@ import "time"
 // Tenant is a "works group": a company, a department or a project team. It
 // owns one or more domains (R1), and the members whose IDs are in them (R2).
 type Tenant struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        string         `json:"id"`
+	Name      string         `json:"name"`
+	Settings  TenantSettings `json:"settings"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
 }
+
+// TenantSettings are the choices a tenant's admins make about accounts.
+type TenantSettings struct {
+	// InitialPasswordTTLHours is how long an unused initial password works
+	// before it must be reissued; 0 means no limit.
+	InitialPasswordTTLHours int `json:"initial_password_ttl_hours"`
+	// AllowTypedInitialPasswords lets admins type an initial password
+	// instead of having one generated.
+	AllowTypedInitialPasswords bool `json:"allow_typed_initial_passwords"`
+	// MembersCreateInviteLinks lets members who are not admins create
+	// invite links.
+	MembersCreateInviteLinks bool `json:"members_create_invite_links"`
+}
+
+// DefaultTenantSettings are the settings of a new tenant.
+var DefaultTenantSettings = TenantSettings{InitialPasswordTTLHours: 720, AllowTypedInitialPasswords: true}
+
+// MaxInitialPasswordTTLHours bounds the initial-password lifetime (a year).
+const MaxInitialPasswordTTLHours = 24 * 366
 
 // MaxTenantNameLength bounds tenant and display names, in characters.
 const (
@@ -75,6 +95,7 @@ type Account struct {
 	DomainName         string // canonical name of DomainID at read time
 	TenantName         string // name of TenantID at read time
 	DisplayName        string
+	ContactMail        string // where invitation mail goes; optional
 	Role               Role
 	Status             AccountStatus
 	MustChangePassword bool
@@ -97,6 +118,13 @@ type Credential struct {
 	Hash    string
 	Initial bool
 	SetAt   time.Time
+	// ExpiresAt ends an unused initial password (zero: never).
+	ExpiresAt time.Time
+}
+
+// Expired reports whether an initial password has passed its expiry.
+func (c Credential) Expired(now time.Time) bool {
+	return c.Initial && !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt)
 }
 
 // Session is a signed-in account on a client. Only the SHA-256 of the
@@ -108,6 +136,50 @@ type Session struct {
 	// PasswordChangeOnly marks a session opened with an initial password:
 	// it may do nothing but set a new password (R6).
 	PasswordChangeOnly bool
-	CreatedAt          time.Time
-	ExpiresAt          time.Time
+	// ClientID is the client (device) holding the session, if it said.
+	ClientID  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Client is a device or browser profile that holds up to a server-set
+// number of signed-in accounts at once (R5). It proves itself with a
+// token of its own, stored hashed.
+type Client struct {
+	ID        string
+	TokenHash []byte
+	CreatedAt time.Time
+}
+
+// AuditEntry is one line of the audit trail (R14): an admin act or a
+// security event. Details never hold a password.
+type AuditEntry struct {
+	ID         string    `json:"id"`
+	TenantID   string    `json:"tenant_id,omitempty"`
+	ActorID    string    `json:"actor_id,omitempty"`
+	Action     string    `json:"action"`
+	TargetID   string    `json:"target_id,omitempty"`
+	Target     string    `json:"target,omitempty"`
+	SourceAddr string    `json:"source_addr,omitempty"`
+	Details    string    `json:"details,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// InviteLink lets whoever holds its code create an internal ID in one of
+// the allowed domains (R8), until it expires, is used up or revoked.
+type InviteLink struct {
+	ID        string    `json:"id"`
+	TenantID  string    `json:"tenant_id"`
+	CreatedBy string    `json:"created_by"`
+	DomainIDs []string  `json:"domain_ids"`
+	ExpiresAt time.Time `json:"expires_at"`
+	MaxUses   int       `json:"max_uses"`
+	Uses      int       `json:"uses"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Usable reports whether the link can still be used at now.
+func (l *InviteLink) Usable(now time.Time) bool {
+	return l.RevokedAt.IsZero() && now.Before(l.ExpiresAt) && l.Uses < l.MaxUses
 }

@@ -28,6 +28,9 @@ type Error struct {
 	Message string
 	// RetryAfterSeconds is set on rate-limited errors.
 	RetryAfterSeconds int
+	// Details is optional structured data for the client (for example the
+	// accounts a client holds when it may hold no more). Never secrets.
+	Details any
 }
 
 // Errorf returns an *Error of the given kind and code with a formatted

@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/text/width"
 )
 
 // Limits on the parts of an ID. A full ID stays within the 254 characters
@@ -54,10 +55,14 @@ func NormalizeDomain(name string) (string, error) {
 	if !strings.Contains(ascii, ".") {
 		return "", Errorf(ErrInvalid, "invalid_domain", "%q needs at least two labels, such as example.com.", truncate(name, 80))
 	}
-	for _, label := range strings.Split(ascii, ".") {
+	labels := strings.Split(ascii, ".")
+	for _, label := range labels {
 		if label == "" {
 			return "", Errorf(ErrInvalid, "invalid_domain", "%q has an empty label.", truncate(name, 80))
 		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return "", Errorf(ErrInvalid, "invalid_domain", "%q looks like an address, not a domain name.", truncate(name, 80))
 	}
 	return ascii, nil
 }
@@ -82,7 +87,9 @@ func NormalizeLocalPart(local string) (string, error) {
 	if len(local) > MaxLocalPartLength {
 		return "", Errorf(ErrInvalid, "invalid_local_part", "The part of the ID before @ is longer than %d characters.", MaxLocalPartLength)
 	}
-	lower := strings.ToLower(local)
+	// Full-width letters and digits ("ｔａｒｏ") are the same ID as their
+	// ASCII forms, as they are for domains.
+	lower := strings.ToLower(width.Narrow.String(local))
 	for i := 0; i < len(lower); i++ {
 		c := lower[i]
 		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'

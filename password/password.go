@@ -59,6 +59,11 @@ func NewHasher(p Params, maxConcurrent int) *Hasher {
 func (h *Hasher) Params() Params { return h.params }
 
 func (h *Hasher) acquire(ctx context.Context) error {
+	// A select with a free slot and a done context picks either at random:
+	// check first, so that a caller who has gone never runs argon2id.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	select {
 	case h.slots <- struct{}{}:
 		return nil
@@ -144,7 +149,8 @@ func (h *Hasher) verifyArgon2(ctx context.Context, hash, password string) (bool,
 		return false, ErrMalformedHash
 	}
 	var p Params
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil || p.Time < 1 || p.Threads < 1 {
+		// argon2.IDKey panics on zero passes or lanes.
 		return false, ErrMalformedHash
 	}
 	b64 := base64.RawStdEncoding

@@ -67,10 +67,11 @@ func isRepetitive(s string) bool {
 			return true
 		}
 	}
+	// Digits wrap around as on a keyboard row: "1234567890", "3210987654".
 	up, down := true, true
 	for i := 1; i < len(s); i++ {
-		up = up && s[i] == s[i-1]+1
-		down = down && s[i] == s[i-1]-1
+		up = up && (s[i] == s[i-1]+1 || s[i-1] == '9' && s[i] == '0')
+		down = down && (s[i] == s[i-1]-1 || s[i-1] == '0' && s[i] == '9')
 	}
 	return up || down
 }

@@ -11,28 +11,36 @@ import (
 // CreateSession implements store.Sessions.
 func (db *DB) CreateSession(ctx context.Context, s *kizuna.Session) error {
 	return db.inTx(ctx, func(tx *Tx) error {
-		s.CreatedAt = tx.now
-		_, err := tx.exec(ctx, `INSERT INTO sessions (id, account_id, token_hash, password_change_only, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, s.ID, s.AccountID, s.TokenHash, s.PasswordChangeOnly, millis(tx.now), millis(s.ExpiresAt))
-		return err
+		return insertSession(ctx, tx, s)
 	})
+}
+
+func insertSession(ctx context.Context, tx *Tx, s *kizuna.Session) error {
+	s.CreatedAt = tx.now
+	_, err := tx.exec(ctx, `INSERT INTO sessions (id, account_id, token_hash, password_change_only, client_id, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.ID, s.AccountID, s.TokenHash, s.PasswordChangeOnly, nullable(s.ClientID), millis(tx.now), millis(s.ExpiresAt))
+	return err
+}
+
+const sessionColumns = `id, account_id, token_hash, password_change_only, COALESCE(client_id, ''), created_at, expires_at`
+
+func scanSession(row interface{ Scan(...any) error }) (*kizuna.Session, error) {
+	var s kizuna.Session
+	var created, expires int64
+	if err := row.Scan(&s.ID, &s.AccountID, &s.TokenHash, &s.PasswordChangeOnly, &s.ClientID, &created, &expires); err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.ExpiresAt = fromMillis(created), fromMillis(expires)
+	return &s, nil
 }
 
 // SessionByTokenHash implements store.Sessions.
 func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*kizuna.Session, error) {
-	var s kizuna.Session
-	var created, expires int64
-	err := db.queryRow(ctx, `SELECT id, account_id, token_hash, password_change_only, created_at, expires_at
-		FROM sessions WHERE token_hash = ? AND expires_at > ?`, hash, millis(db.Now())).
-		Scan(&s.ID, &s.AccountID, &s.TokenHash, &s.PasswordChangeOnly, &created, &expires)
+	s, err := scanSession(db.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ? AND expires_at > ?`, hash, millis(db.Now())))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kizuna.NotFound("Session")
 	}
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	s.CreatedAt, s.ExpiresAt = fromMillis(created), fromMillis(expires)
-	return &s, nil
+	return s, db.mapErr(err)
 }
 
 // DeleteSession implements store.Sessions.

@@ -13,8 +13,11 @@ import (
 func (db *DB) CreateTenant(ctx context.Context, nt store.NewTenant) error {
 	return db.inTx(ctx, func(tx *Tx) error {
 		nt.Tenant.CreatedAt, nt.Tenant.UpdatedAt = tx.now, tx.now
-		if _, err := tx.exec(ctx, `INSERT INTO tenants (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-			nt.Tenant.ID, nt.Tenant.Name, millis(tx.now), millis(tx.now)); err != nil {
+		st := nt.Tenant.Settings
+		if _, err := tx.exec(ctx, `INSERT INTO tenants (id, name, initial_password_ttl_hours, allow_typed_initial_passwords,
+			members_create_invite_links, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			nt.Tenant.ID, nt.Tenant.Name, st.InitialPasswordTTLHours, st.AllowTypedInitialPasswords,
+			st.MembersCreateInviteLinks, millis(tx.now), millis(tx.now)); err != nil {
 			return err
 		}
 		nt.Domain.TenantID = nt.Tenant.ID
@@ -30,8 +33,10 @@ func (db *DB) CreateTenant(ctx context.Context, nt store.NewTenant) error {
 func (db *DB) Tenant(ctx context.Context, id string) (*kizuna.Tenant, error) {
 	var t kizuna.Tenant
 	var created, updated int64
-	err := db.queryRow(ctx, `SELECT id, name, created_at, updated_at FROM tenants WHERE id = ?`, id).
-		Scan(&t.ID, &t.Name, &created, &updated)
+	err := db.queryRow(ctx, `SELECT id, name, initial_password_ttl_hours, allow_typed_initial_passwords,
+		members_create_invite_links, created_at, updated_at FROM tenants WHERE id = ?`, id).
+		Scan(&t.ID, &t.Name, &t.Settings.InitialPasswordTTLHours, &t.Settings.AllowTypedInitialPasswords,
+			&t.Settings.MembersCreateInviteLinks, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kizuna.NotFound("Tenant")
 	}
@@ -67,4 +72,24 @@ func (db *DB) CountTenants(ctx context.Context) (int, error) {
 		return 0, db.mapErr(err)
 	}
 	return n, nil
+}
+
+// UpdateTenantSettings implements store.Tenants.
+func (db *DB) UpdateTenantSettings(ctx context.Context, id string, st kizuna.TenantSettings) (*kizuna.Tenant, error) {
+	err := db.inTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE tenants SET initial_password_ttl_hours = ?, allow_typed_initial_passwords = ?,
+			members_create_invite_links = ?, updated_at = ? WHERE id = ?`,
+			st.InitialPasswordTTLHours, st.AllowTypedInitialPasswords, st.MembersCreateInviteLinks, millis(tx.now), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return kizuna.NotFound("Tenant")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.Tenant(ctx, id)
 }

@@ -11,6 +11,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/kizuna-chat/kizuna"
 )
@@ -22,6 +23,11 @@ type Store interface {
 	Accounts
 	Sessions
 	Setup
+	Clients
+	Throttle
+	Audit
+	SheetTickets
+	InviteLinks
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.
@@ -48,6 +54,8 @@ type Tenants interface {
 	RenameTenant(ctx context.Context, id, name string) (*kizuna.Tenant, error)
 	// CountTenants returns how many tenants exist.
 	CountTenants(ctx context.Context) (int, error)
+	// UpdateTenantSettings replaces a tenant's settings. Errors: not_found.
+	UpdateTenantSettings(ctx context.Context, id string, s kizuna.TenantSettings) (*kizuna.Tenant, error)
 }
 
 // Domains stores domains and answers the domain→tenant mapping.
@@ -108,10 +116,14 @@ type Accounts interface {
 	SetCredential(ctx context.Context, accountID string, c kizuna.Credential, mustChange, revokeSessions bool) error
 	// Accounts lists a tenant's accounts, a page at a time.
 	Accounts(ctx context.Context, tenantID string, f AccountFilter) ([]*kizuna.Account, error)
-	// UpdateAccount changes an account of a tenant. Errors: not_found.
+	// UpdateAccount changes an account of a tenant and returns it as
+	// updated (also when deleted). Errors: not_found.
 	UpdateAccount(ctx context.Context, tenantID, id string, u AccountUpdate) (*kizuna.Account, error)
 	// CountOwners counts a tenant's active owners (the last one may not go).
 	CountOwners(ctx context.Context, tenantID string) (int, error)
+	// ExistingLocals returns which of the local parts are in use by live
+	// accounts in a domain.
+	ExistingLocals(ctx context.Context, domainID string, locals []string) (map[string]bool, error)
 }
 
 // Sessions stores sign-in sessions by the hash of their token.
@@ -134,4 +146,74 @@ type Setup interface {
 	SetupTokenHash(ctx context.Context) ([]byte, error)
 	// DeleteSetupToken removes the setup token after use.
 	DeleteSetupToken(ctx context.Context) error
+}
+
+// Clients stores the clients (devices) that hold several sessions (R5).
+type Clients interface {
+	// CreateClient stores a new client.
+	CreateClient(ctx context.Context, c *kizuna.Client) error
+	// ClientByTokenHash returns a client by the hash of its token.
+	// Errors: not_found.
+	ClientByTokenHash(ctx context.Context, hash []byte) (*kizuna.Client, error)
+	// OpenClientSession stores s on its client. A live session of the same
+	// account on that client is replaced; otherwise, when the client
+	// already holds max accounts, nothing is stored and the error is
+	// conflict "too_many_accounts". Atomic under concurrent sign-ins.
+	OpenClientSession(ctx context.Context, s *kizuna.Session, max int) error
+	// ClientSessions lists the live sessions a client holds, oldest first.
+	ClientSessions(ctx context.Context, clientID string) ([]*kizuna.Session, error)
+}
+
+// Throttle counts sign-in failures per key so that guessing is slowed
+// down on every node alike.
+type Throttle interface {
+	// LoginLockedUntil returns the latest lock of any of the keys (zero
+	// when none is locked).
+	LoginLockedUntil(ctx context.Context, keys []string) (time.Time, error)
+	// RecordLoginFailure counts a failure for key within a sliding window;
+	// at max failures the key is locked for lockFor. It returns the lock
+	// end (zero when not locked).
+	RecordLoginFailure(ctx context.Context, key string, window time.Duration, max int, lockFor time.Duration) (time.Time, error)
+	// ClearLoginFailures forgets a key's failures (after a success).
+	ClearLoginFailures(ctx context.Context, key string) error
+}
+
+// AuditFilter selects audit entries, newest first.
+type AuditFilter struct {
+	Before string // entries with an ID lower than this
+	Action string // exact action, or "" for all
+	Limit  int
+}
+
+// Audit stores the audit trail (R14).
+type Audit interface {
+	// AppendAudit stores an entry.
+	AppendAudit(ctx context.Context, e *kizuna.AuditEntry) error
+	// AuditLog lists a tenant's entries, newest first.
+	AuditLog(ctx context.Context, tenantID string, f AuditFilter) ([]*kizuna.AuditEntry, error)
+}
+
+// SheetTickets keeps encrypted initial passwords until their sheet is
+// printed or the ticket expires.
+type SheetTickets interface {
+	// PutSheetTicket stores a ticket and removes expired ones.
+	PutSheetTicket(ctx context.Context, id, tenantID string, ciphertext []byte, expires time.Time) error
+	// SheetTicket returns a live ticket's ciphertext. Errors: not_found.
+	SheetTicket(ctx context.Context, tenantID, id string) ([]byte, error)
+}
+
+// InviteLinks stores invite links by the hash of their code.
+type InviteLinks interface {
+	// CreateInviteLink stores a link.
+	CreateInviteLink(ctx context.Context, l *kizuna.InviteLink, codeHash []byte) error
+	// InviteLinks lists a tenant's links, newest first.
+	InviteLinks(ctx context.Context, tenantID string) ([]*kizuna.InviteLink, error)
+	// RevokeInviteLink ends a link of a tenant. Errors: not_found.
+	RevokeInviteLink(ctx context.Context, tenantID, id string) error
+	// InviteLinkByCodeHash returns a link by its code. Errors: not_found.
+	InviteLinkByCodeHash(ctx context.Context, hash []byte) (*kizuna.InviteLink, error)
+	// UseInviteLink consumes one use of a link and adds the account in one
+	// transaction. Errors: conflict "invite_unusable" when the link was
+	// revoked, expired or used up meanwhile; those of AddAccount.
+	UseInviteLink(ctx context.Context, linkID string, a *kizuna.Account, c kizuna.Credential) error
 }

@@ -1,0 +1,149 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kizuna-chat/kizuna/sqlite"
+	"github.com/kizuna-chat/kizuna/sqlstore"
+	"github.com/kizuna-chat/kizuna/store"
+	"github.com/kizuna-chat/kizuna/storetest"
+)
+
+// clocked lets the store suite set the store's clock.
+type clocked struct{ *sqlstore.DB }
+
+func (c clocked) SetNow(now func() time.Time) { c.DB.Now = now }
+
+var _ storetest.Clock = clocked{}
+
+func open(t testing.TB, path string) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		db := open(t, filepath.Join(t.TempDir(), "kizuna.db"))
+		t.Cleanup(func() { db.Close() })
+		return clocked{db}
+	})
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kizuna.db")
+	db := open(t, path)
+	nt := storetest.NewTenant("Acme", "acme.example")
+	if err := db.CreateTenant(ctx, nt); err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.SchemaVersion(ctx)
+	if err != nil || before < 1 {
+		t.Fatalf("SchemaVersion = %d, %v", before, err)
+	}
+	db.Close()
+
+	db = open(t, path)
+	defer db.Close()
+	if v, err := db.SchemaVersion(ctx); err != nil || v != before {
+		t.Fatalf("SchemaVersion after reopen = %d, %v; want %d", v, err, before)
+	}
+	if _, err := db.Tenant(ctx, nt.Tenant.ID); err != nil {
+		t.Fatalf("tenant lost on reopen: %v", err)
+	}
+}
+
+// TestSchemaTooNew checks that a node refuses a database migrated by a newer
+// Kizuna (STYLE.md 11) and leaves it alone.
+func TestSchemaTooNew(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kizuna.db")
+	db := open(t, path)
+	if _, err := db.WriteDB().ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err == nil {
+		db.Close()
+		t.Fatal("Open accepted a database at schema version 9999")
+	}
+	if !errors.Is(err, sqlstore.ErrSchemaTooNew) {
+		t.Fatalf("Open = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if db, err := sqlite.Open(ctx, filepath.Join(dir, "bad.db"), sqlite.Options{Synchronous: "OFF"}); err == nil {
+		db.Close()
+		t.Fatal("Synchronous OFF was accepted")
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "full.db"), sqlite.Options{Synchronous: sqlite.SyncFull, Readers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.WriteDB().QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	var fk int
+	if err := db.WriteDB().QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("foreign_keys = %d, %v; want 1", fk, err)
+	}
+}
+
+// Benchmarks reuse one database per benchmark across its runs (the testing
+// package calls a benchmark several times with growing b.N), so the
+// 100,000-member fixture is built once; TestMain removes them.
+var (
+	benchMu  sync.Mutex
+	benchDir string
+	benchDBs = map[string]*sqlstore.DB{}
+)
+
+func benchStore(b *testing.B) store.Store {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if db, ok := benchDBs[b.Name()]; ok {
+		return db
+	}
+	if benchDir == "" {
+		d, err := os.MkdirTemp("", "kizuna-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchDir = d
+	}
+	db := open(b, filepath.Join(benchDir, filepath.Base(b.Name())+".db"))
+	benchDBs[b.Name()] = db
+	return db
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, db := range benchDBs {
+		db.Close()
+	}
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+func BenchmarkAddMembers100k(b *testing.B) { storetest.BenchAddMembers(b, benchStore(b)) }
+func BenchmarkClassifyByID(b *testing.B)   { storetest.BenchClassifyByID(b, benchStore(b)) }
+func BenchmarkListPage(b *testing.B)       { storetest.BenchListPage(b, benchStore(b)) }

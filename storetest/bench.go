@@ -1,0 +1,182 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kizuna-chat/kizuna"
+	"github.com/kizuna-chat/kizuna/password"
+	"github.com/kizuna-chat/kizuna/store"
+)
+
+// Sizes of the benchmark fixtures.
+const (
+	// BenchMembers is the size of the large tenant's directory.
+	BenchMembers = 100_000
+	// BenchPartnerMembers is the size of the second tenant's directory.
+	BenchPartnerMembers = 1_000
+	// BenchBatch is how many members one AddAccounts call stores, as a
+	// CSV import would.
+	BenchBatch = 1_000
+	// BenchPage is the page size of a directory listing.
+	BenchPage = 50
+)
+
+// Domain names of the directory fixture.
+const (
+	benchDomainA = "a.bench.example"
+	benchDomainB = "b.bench.example"
+)
+
+// BenchAddMembers measures a bulk import: each iteration adds BenchMembers
+// members with generated initial passwords to a new tenant, in batches of
+// BenchBatch (one transaction each). Hashing the generated passwords is
+// part of the measured work, as it is in a real import. It reports
+// members/s.
+func BenchAddMembers(b *testing.B, st store.Store) {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		suffix := strings.ToLower(kizuna.NewID()[16:])
+		f := createTenant(b, st, "Bulk "+suffix, "bulk-"+suffix+".example")
+		b.StartTimer()
+		addMembers(b, st, f.Tenant.ID, f.Domain, "m", BenchMembers)
+	}
+	b.StopTimer()
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(BenchMembers*b.N)/s, "members/s")
+	}
+}
+
+// BenchClassifyByID measures what showing one person costs (R3): look the
+// account up by its address, read the current domain→tenant mapping of
+// viewer and target, and classify. The directory has BenchMembers members
+// in tenant A and BenchPartnerMembers in tenant B; the viewer is in A and
+// one target in ten is B's.
+func BenchClassifyByID(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	dir := benchDirectory(b, st)
+	viewer, err := st.AccountByAddress(ctx, "admin", benchDomainA)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		local, domain, want := fmt.Sprintf("m%06d", rng.IntN(len(dir.membersA))), benchDomainA, kizuna.RelationInternal
+		if i%10 == 9 {
+			local, domain, want = fmt.Sprintf("p%06d", rng.IntN(BenchPartnerMembers)), benchDomainB, kizuna.RelationExternalMember
+		}
+		target, err := st.AccountByAddress(ctx, local, domain)
+		if err != nil {
+			b.Fatalf("AccountByAddress(%s, %s): %v", local, domain, err)
+		}
+		owners, err := st.DomainOwners(ctx, []string{viewer.DomainID, target.DomainID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := kizuna.DomainMapFunc(func(id string) (kizuna.DomainOwner, bool) { o, ok := owners[id]; return o, ok })
+		if c := kizuna.Classify(kizuna.PartyOf(viewer), kizuna.PartyOf(target), m); c.Relation != want {
+			b.Fatalf("%s@%s classified %+v, want %s", local, domain, c, want)
+		}
+	}
+}
+
+// BenchListPage measures one page of BenchPage members of a
+// BenchMembers-member directory, at a random cursor.
+func BenchListPage(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	dir := benchDirectory(b, st)
+	rng := rand.New(rand.NewPCG(3, 4))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		after := dir.membersA[rng.IntN(len(dir.membersA)-BenchPage)]
+		as, err := st.Accounts(ctx, dir.tenantA, store.AccountFilter{After: after, Limit: BenchPage})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(as) != BenchPage {
+			b.Fatalf("page after %s has %d members, want %d", after, len(as), BenchPage)
+		}
+	}
+}
+
+// directory is the fixture of the read benchmarks.
+type directory struct {
+	tenantA  string
+	membersA []string // member IDs of tenant A in ID order, owner excluded
+}
+
+// benchDirectory builds the directory fixture in st, or finds it when an
+// earlier run of the same benchmark built it in the same store (engine
+// tests may reuse one store across the runs of a benchmark, so that the
+// fixture is built once). It runs with the timer stopped.
+func benchDirectory(b *testing.B, st store.Store) *directory {
+	b.Helper()
+	b.StopTimer()
+	defer b.StartTimer()
+	ctx := context.Background()
+	d, err := st.DomainByName(ctx, benchDomainA)
+	if errors.Is(err, kizuna.ErrNotFound) {
+		a := createTenant(b, st, "Acme", benchDomainA)
+		p := createTenant(b, st, "Partner Co", benchDomainB)
+		dir := &directory{tenantA: a.Tenant.ID}
+		dir.membersA = addMembers(b, st, a.Tenant.ID, a.Domain, "m", BenchMembers)
+		addMembers(b, st, p.Tenant.ID, p.Domain, "p", BenchPartnerMembers)
+		slices.Sort(dir.membersA)
+		return dir
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := &directory{tenantA: d.TenantID}
+	f := store.AccountFilter{Limit: 5000}
+	for {
+		page, err := st.Accounts(ctx, d.TenantID, f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, a := range page {
+			if a.Role != kizuna.RoleOwner {
+				dir.membersA = append(dir.membersA, a.ID)
+			}
+		}
+		if len(page) < f.Limit {
+			break
+		}
+		f.After = page[len(page)-1].ID
+	}
+	if len(dir.membersA) != BenchMembers {
+		b.Fatalf("the stored fixture has %d members, want %d", len(dir.membersA), BenchMembers)
+	}
+	return dir
+}
+
+// addMembers adds n members prefix000000… to a tenant's domain in batches
+// of BenchBatch and returns their IDs in order.
+func addMembers(tb testing.TB, st store.Store, tenantID string, d *kizuna.Domain, prefix string, n int) []string {
+	tb.Helper()
+	ctx := context.Background()
+	out := make([]string, 0, n)
+	as := make([]*kizuna.Account, 0, BenchBatch)
+	cs := make([]kizuna.Credential, 0, BenchBatch)
+	for i := 0; i < n; {
+		as, cs = as[:0], cs[:0]
+		for ; i < n && len(as) < BenchBatch; i++ {
+			a := Member(d, fmt.Sprintf("%s%06d", prefix, i))
+			a.MustChangePassword = true
+			as = append(as, a)
+			cs = append(cs, kizuna.Credential{Hash: password.HashGenerated(password.Generate()), Initial: true})
+			out = append(out, a.ID)
+		}
+		if err := st.AddAccounts(ctx, tenantID, as, cs); err != nil {
+			tb.Fatalf("AddAccounts: %v", err)
+		}
+	}
+	return out
+}
