@@ -42,7 +42,7 @@ func newWorld(t *testing.T, open func(testing.TB) *sqlstore.DB, opts ...func(*se
 		o(&cfg)
 	}
 	svc := service.New(st, password.NewHasher(fastHash, 0), cfg, slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), st))
+	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st))
 	t.Cleanup(srv.Close)
 	w := &world{t: t, srv: srv, store: st, tokens: map[string]string{}, ids: map[string]string{}}
 	ctx := context.Background()
@@ -381,7 +381,7 @@ func TestOpenSignup(t *testing.T) {
 func TestSetupToken(t *testing.T) {
 	st := testdb.SQLite(t)
 	svc := service.New(st, password.NewHasher(fastHash, 0), service.Config{}, slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), st))
+	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st))
 	defer srv.Close()
 	token, err := svc.Tenants.SetupToken(context.Background())
 	if err != nil || token == "" {

@@ -21,13 +21,9 @@ const MaxBodyBytes = 1 << 20
 // invalid UTF-8, wrong types and oversize bodies are refused with stable
 // codes.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := readAll(w, r, MaxBodyBytes)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return kizuna.Errorf(kizuna.ErrTooLarge, "body_too_large", "The request body is larger than %d bytes.", MaxBodyBytes)
-		}
-		return kizuna.Errorf(kizuna.ErrInvalid, "invalid_json", "The request body could not be read.")
+		return err
 	}
 	if !utf8.Valid(body) {
 		return kizuna.Errorf(kizuna.ErrInvalid, "invalid_json", "The request body is not valid UTF-8.")
@@ -44,6 +40,19 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return kizuna.Errorf(kizuna.ErrInvalid, "invalid_json", "The request body has data after the JSON value.")
 	}
 	return nil
+}
+
+// readAll reads a request body of at most max bytes.
+func readAll(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, kizuna.Errorf(kizuna.ErrTooLarge, "body_too_large", "The request body is larger than %d bytes.", max)
+		}
+		return nil, kizuna.Errorf(kizuna.ErrInvalid, "invalid_json", "The request body could not be read.")
+	}
+	return body, nil
 }
 
 func jsonError(err error) error {

@@ -115,8 +115,9 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request) error {
 }
 
 type loginRequest struct {
-	ID       string `json:"id"`
-	Password string `json:"password"`
+	ID          string `json:"id"`
+	Password    string `json:"password"`
+	ClientToken string `json:"client_token,omitempty"`
 }
 
 type sessionJSON struct {
@@ -136,7 +137,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	si, err := s.svc.Auth.Login(r.Context(), req.ID, req.Password)
+	si, err := s.svc.Auth.Login(r.Context(), service.LoginInput{ID: req.ID, Password: req.Password,
+		ClientToken: req.ClientToken, SourceAddr: sourceAddr(r)})
 	if err != nil {
 		return err
 	}
@@ -265,11 +267,14 @@ type addMemberRequest struct {
 	DisplayName string `json:"display_name,omitempty"`
 	Role        string `json:"role,omitempty"`
 	Password    string `json:"password,omitempty"`
+	ContactMail string `json:"contact_mail,omitempty"`
 }
 
 type addedMemberJSON struct {
-	Member          personJSON `json:"member"`
-	InitialPassword string     `json:"initial_password,omitempty"`
+	Member            personJSON `json:"member"`
+	InitialPassword   string     `json:"initial_password,omitempty"`
+	PasswordExpiresAt *time.Time `json:"password_expires_at,omitempty"`
+	SheetTicket       string     `json:"sheet_ticket,omitempty"`
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
@@ -278,11 +283,12 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, err := s.svc.Members.Add(r.Context(), service.NewMember{Local: req.Local, Domain: req.Domain,
-		DisplayName: req.DisplayName, Role: kizuna.Role(req.Role), Password: req.Password})
+		DisplayName: req.DisplayName, Role: kizuna.Role(req.Role), Password: req.Password, ContactMail: req.ContactMail})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, addedMemberJSON{Member: toPerson(m.Person), InitialPassword: m.InitialPassword})
+	writeJSON(w, http.StatusCreated, addedMemberJSON{Member: toPerson(m.Person), InitialPassword: m.InitialPassword,
+		PasswordExpiresAt: optTime(m.PasswordExpiresAt), SheetTicket: m.SheetTicket})
 	return nil
 }
 

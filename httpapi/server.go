@@ -22,11 +22,12 @@ type Pinger interface {
 
 // Server serves the API.
 type Server struct {
-	svc    *service.Services
-	ready  []Pinger
-	log    *slog.Logger
-	routes []Route
-	mux    *http.ServeMux
+	svc       *service.Services
+	publicURL string
+	ready     []Pinger
+	log       *slog.Logger
+	routes    []Route
+	mux       *http.ServeMux
 	// paths matches a request's path regardless of method, to tell 405
 	// from 404.
 	paths *http.ServeMux
@@ -52,9 +53,10 @@ type Route struct {
 	handler func(w http.ResponseWriter, r *http.Request) error
 }
 
-// New returns a server for the services; ready lists what /readyz checks.
-func New(svc *service.Services, log *slog.Logger, ready ...Pinger) *Server {
-	s := &Server{svc: svc, ready: ready, log: log, mux: http.NewServeMux(), paths: http.NewServeMux()}
+// New returns a server for the services; publicURL is the address people
+// reach it at (for links it hands out); ready lists what /readyz checks.
+func New(svc *service.Services, log *slog.Logger, publicURL string, ready ...Pinger) *Server {
+	s := &Server{svc: svc, publicURL: strings.TrimSuffix(publicURL, "/"), ready: ready, log: log, mux: http.NewServeMux(), paths: http.NewServeMux()}
 	s.routes = s.routeTable()
 	seen := map[string]bool{}
 	for _, rt := range s.routes {
@@ -84,13 +86,18 @@ func (s *Server) routeTable() []Route {
 
 		{"POST", "/api/v1/setup", Public, s.setup},
 		{"POST", "/api/v1/tenants", Public, s.signUp},
+		{"POST", "/api/v1/clients", Public, s.registerClient},
 		{"POST", "/api/v1/login", Public, s.login},
 		{"POST", "/api/v1/logout", Session, s.logout},
 		{"GET", "/api/v1/me", Session, s.me},
 		{"POST", "/api/v1/me/password", Session, s.changePassword},
+		{"GET", "/api/v1/client/accounts", Session, s.clientAccounts},
+		{"DELETE", "/api/v1/client/accounts/{account_id}", Session, s.signOutClientAccount},
+		{"POST", "/api/v1/personal-accounts", Public, s.signUpPersonal},
 
 		{"GET", "/api/v1/tenant", Session, s.getTenant},
 		{"PATCH", "/api/v1/tenant", Session, s.renameTenant},
+		{"PATCH", "/api/v1/tenant/settings", Session, s.updateSettings},
 		{"GET", "/api/v1/domains", Session, s.listDomains},
 		{"POST", "/api/v1/domains", Session, s.addDomain},
 
@@ -101,6 +108,15 @@ func (s *Server) routeTable() []Route {
 		{"DELETE", "/api/v1/members/{id}", Session, s.deleteMember},
 		{"POST", "/api/v1/members/{id}/suspend", Session, s.suspendMember},
 		{"POST", "/api/v1/members/{id}/restore", Session, s.restoreMember},
+		{"POST", "/api/v1/members/{id}/reissue", Session, s.reissuePassword},
+		{"GET", "/api/v1/members/{id}/sheet", Session, s.memberSheet},
+		{"POST", "/api/v1/sheets", Session, s.printSheets},
+
+		{"POST", "/api/v1/invite-links", Session, s.createInviteLink},
+		{"GET", "/api/v1/invite-links", Session, s.listInviteLinks},
+		{"DELETE", "/api/v1/invite-links/{id}", Session, s.revokeInviteLink},
+		{"GET", "/api/v1/invites/{code}", Public, s.inviteInfo},
+		{"POST", "/api/v1/invites/{code}/accept", Public, s.acceptInvite},
 		{"GET", "/api/v1/people/lookup", Session, s.lookupPerson},
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
+	"strings"
+	"time"
 
 	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/password"
@@ -22,56 +25,178 @@ type SignedIn struct {
 	Person  Person
 }
 
+// LoginInput is a sign-in attempt.
+type LoginInput struct {
+	ID       string
+	Password string
+	// ClientToken binds the session to a client that holds several
+	// accounts (R5); empty for a session of its own.
+	ClientToken string
+	// SourceAddr is the caller's network address, for throttling and the
+	// audit trail.
+	SourceAddr string
+}
+
+// Sign-in throttling: failures per sign-in ID (known or not, so the
+// answer never tells whether an ID exists) and per source address.
+const (
+	throttleWindow  = 15 * time.Minute
+	throttleLockFor = 15 * time.Minute
+	maxIDFailures   = 5
+	maxAddrFailures = 50
+)
+
 // Login checks an ID and password and opens a session. A wrong ID and a
 // wrong password answer alike and take the same time. A session opened
 // with an initial password may only set a new password (R6). Errors:
-// unauthorized "invalid_credentials", forbidden "account_suspended".
-func (s *AuthService) Login(ctx context.Context, id, pw string) (*SignedIn, error) {
-	local, domain, err := parseSignInID(id)
+// unauthorized "invalid_credentials", "invalid_client"; rate_limited
+// "too_many_attempts"; forbidden "account_suspended",
+// "initial_password_expired"; conflict "too_many_accounts" (with the
+// accounts the client holds as details).
+func (s *AuthService) Login(ctx context.Context, in LoginInput) (*SignedIn, error) {
+	idKey := "id:" + strings.ToLower(strings.TrimSpace(in.ID))
+	if len(idKey) > 300 {
+		idKey = idKey[:300]
+	}
+	keys := []string{idKey}
+	if in.SourceAddr != "" {
+		keys = append(keys, "addr:"+in.SourceAddr)
+	}
+	until, err := s.store.LoginLockedUntil(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	if !until.IsZero() {
+		return nil, tooManyAttempts(until.Sub(s.now()))
+	}
+	var client *kizuna.Client
+	if in.ClientToken != "" {
+		sum := sha256.Sum256([]byte(in.ClientToken))
+		if client, err = s.store.ClientByTokenHash(ctx, sum[:]); err != nil {
+			if errors.Is(err, kizuna.ErrNotFound) {
+				return nil, kizuna.Errorf(kizuna.ErrUnauthorized, "invalid_client", "This client is not known; register it again.")
+			}
+			return nil, err
+		}
+	}
+
+	local, domain, err := parseSignInID(in.ID)
 	var acct *kizuna.Account
 	if err == nil {
 		acct, err = s.store.AccountByAddress(ctx, local, domain)
 	}
-	if err != nil {
-		if !errors.Is(err, kizuna.ErrNotFound) && !errors.Is(err, kizuna.ErrInvalid) {
-			return nil, err
-		}
-		// Spend the same time as a real check before answering.
-		if _, verr := s.hasher.Verify(ctx, "", pw); verr != nil {
-			return nil, verr
-		}
-		return nil, errBadCredentials
-	}
-	cred, err := s.store.Credential(ctx, acct.ID)
-	if err != nil {
+	if err != nil && !errors.Is(err, kizuna.ErrNotFound) && !errors.Is(err, kizuna.ErrInvalid) {
 		return nil, err
 	}
-	ok, err := s.hasher.Verify(ctx, cred.Hash, pw)
+	var cred kizuna.Credential
+	if acct != nil {
+		if cred, err = s.store.Credential(ctx, acct.ID); err != nil {
+			return nil, err
+		}
+	}
+	// With no account, Verify checks a dummy hash: the same time is spent.
+	ok, err := s.hasher.Verify(ctx, cred.Hash, in.Password)
 	if err != nil && !errors.Is(err, password.ErrMalformedHash) {
 		return nil, err
 	}
-	if !ok {
-		return nil, errBadCredentials
+	if !ok || acct == nil {
+		return nil, s.loginFailed(ctx, in, acct, keys)
+	}
+	if err := s.store.ClearLoginFailures(ctx, idKey); err != nil {
+		return nil, err
 	}
 	if acct.Status == kizuna.StatusSuspended {
 		return nil, kizuna.Errorf(kizuna.ErrForbidden, "account_suspended", "This account is suspended; ask your admin.")
 	}
-	return s.openSession(ctx, acct)
+	if cred.Expired(s.now()) {
+		return nil, kizuna.Errorf(kizuna.ErrForbidden, "initial_password_expired", "This initial password has expired; ask your admin to reissue it.")
+	}
+	si, err := s.openSession(ctx, acct, client)
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, &kizuna.AuditEntry{TenantID: acct.TenantID, ActorID: acct.ID, Action: "auth.login", TargetID: acct.ID, Target: acct.Address(), SourceAddr: in.SourceAddr})
+	return si, nil
 }
 
-func (s *AuthService) openSession(ctx context.Context, acct *kizuna.Account) (*SignedIn, error) {
+// loginFailed counts a failure on every key, writes the audit trail and
+// returns the answer: invalid_credentials, or too_many_attempts when this
+// failure locked a key.
+func (s *AuthService) loginFailed(ctx context.Context, in LoginInput, acct *kizuna.Account, keys []string) error {
+	var locked time.Time
+	for i, key := range keys {
+		max := maxIDFailures
+		if i > 0 {
+			max = maxAddrFailures
+		}
+		until, err := s.store.RecordLoginFailure(ctx, key, throttleWindow, max, throttleLockFor)
+		if err != nil {
+			return err
+		}
+		if until.After(locked) {
+			locked = until
+		}
+	}
+	e := &kizuna.AuditEntry{Action: "auth.login_failed", Target: truncateForLog(in.ID), SourceAddr: in.SourceAddr}
+	if acct != nil {
+		e.TenantID, e.TargetID = acct.TenantID, acct.ID
+	}
+	s.audit(ctx, e)
+	if !locked.IsZero() {
+		e2 := *e
+		e2.ID, e2.Action = "", "auth.lockout"
+		e2.Details = "sign-in locked until " + locked.UTC().Format(time.RFC3339)
+		s.audit(ctx, &e2)
+		return tooManyAttempts(locked.Sub(s.now()))
+	}
+	return errBadCredentials
+}
+
+func tooManyAttempts(wait time.Duration) error {
+	secs := int(wait.Seconds() + 0.999)
+	if secs < 1 {
+		secs = 1
+	}
+	e := kizuna.Errorf(kizuna.ErrRateLimited, "too_many_attempts", "Too many failed sign-ins; try again in %d minutes.", (secs+59)/60)
+	e.RetryAfterSeconds = secs
+	return e
+}
+
+func truncateForLog(s string) string {
+	if len(s) > 200 {
+		return s[:200]
+	}
+	return s
+}
+
+// audit appends a security event. The event is best-effort: failing to
+// record it must not turn a sign-in into an error, so it is logged.
+func (d *deps) audit(ctx context.Context, e *kizuna.AuditEntry) {
+	if err := d.store.AppendAudit(ctx, e); err != nil {
+		d.log.Error("audit entry not written", "action", e.Action, "err", err)
+	}
+}
+
+func (s *AuthService) openSession(ctx context.Context, acct *kizuna.Account, client *kizuna.Client) (*SignedIn, error) {
 	token := "kzs_" + randomToken()
 	sum := sha256.Sum256([]byte(token))
 	ttl := s.cfg.SessionTTL
 	if acct.MustChangePassword {
 		ttl = s.cfg.PasswordChangeTTL
 	}
-	now := s.now()
 	sess := &kizuna.Session{
 		ID: kizuna.NewID(), AccountID: acct.ID, TokenHash: sum[:],
-		PasswordChangeOnly: acct.MustChangePassword, ExpiresAt: now.Add(ttl),
+		PasswordChangeOnly: acct.MustChangePassword, ExpiresAt: s.now().Add(ttl),
 	}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	if client != nil {
+		sess.ClientID = client.ID
+		if err := s.store.OpenClientSession(ctx, sess, s.cfg.MaxAccountsPerClient); err != nil {
+			if kizuna.ErrorCode(err) == "too_many_accounts" {
+				return nil, s.tooManyAccounts(ctx, client.ID, err)
+			}
+			return nil, err
+		}
+	} else if err := s.store.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
 	people, err := s.people(ctx, acct, acct)
@@ -79,6 +204,94 @@ func (s *AuthService) openSession(ctx context.Context, acct *kizuna.Account) (*S
 		return nil, err
 	}
 	return &SignedIn{Token: token, Session: sess, Person: people[0]}, nil
+}
+
+// HeldAccount is an account a client holds, as the too_many_accounts
+// error and the client's account list show it.
+type HeldAccount struct {
+	AccountID   string `json:"account_id"`
+	SignInID    string `json:"sign_in_id"`
+	DisplayName string `json:"display_name"`
+	TenantName  string `json:"tenant_name,omitempty"`
+}
+
+func (s *AuthService) tooManyAccounts(ctx context.Context, clientID string, cause error) error {
+	held, err := s.heldAccounts(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	e := *kizuna.AsError(cause)
+	e.Message = fmt.Sprintf("This client already holds %d accounts, the most it may hold; sign one of them out first.", s.cfg.MaxAccountsPerClient)
+	e.Details = map[string]any{"max_accounts": s.cfg.MaxAccountsPerClient, "accounts": held}
+	return &e
+}
+
+func (s *AuthService) heldAccounts(ctx context.Context, clientID string) ([]HeldAccount, error) {
+	sessions, err := s.store.ClientSessions(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	out := []HeldAccount{}
+	for _, sess := range sessions {
+		a, err := s.store.AccountByID(ctx, sess.AccountID)
+		if errors.Is(err, kizuna.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, HeldAccount{AccountID: a.ID, SignInID: a.Address(), DisplayName: a.DisplayName, TenantName: a.TenantName})
+	}
+	return out, nil
+}
+
+// RegisterClient creates a client (a device or browser profile) and
+// returns its token, shown once. Sign-ins that carry the token count
+// toward the client's account limit.
+func (s *AuthService) RegisterClient(ctx context.Context) (string, error) {
+	token := "kzc_" + randomToken()
+	sum := sha256.Sum256([]byte(token))
+	if err := s.store.CreateClient(ctx, &kizuna.Client{ID: kizuna.NewID(), TokenHash: sum[:]}); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// ClientAccounts lists the accounts signed in on the actor's client.
+// Errors: invalid "no_client" when the session is not on a client.
+func (s *AuthService) ClientAccounts(ctx context.Context) ([]HeldAccount, error) {
+	a := kizuna.ActorFrom(ctx)
+	if a == nil {
+		return nil, errSignInRequired
+	}
+	if a.Session.ClientID == "" {
+		return nil, errNoClient
+	}
+	return s.heldAccounts(ctx, a.Session.ClientID)
+}
+
+var errNoClient = kizuna.Errorf(kizuna.ErrInvalid, "no_client", "This session was not opened on a registered client.")
+
+// SignOutClientAccount ends the session of one account on the actor's
+// client, leaving the others signed in. Errors: not_found.
+func (s *AuthService) SignOutClientAccount(ctx context.Context, accountID string) error {
+	a := kizuna.ActorFrom(ctx)
+	if a == nil {
+		return errSignInRequired
+	}
+	if a.Session.ClientID == "" {
+		return errNoClient
+	}
+	sessions, err := s.store.ClientSessions(ctx, a.Session.ClientID)
+	if err != nil {
+		return err
+	}
+	for _, sess := range sessions {
+		if sess.AccountID == accountID {
+			return s.store.DeleteSession(ctx, sess.ID)
+		}
+	}
+	return kizuna.NotFound("Signed-in account")
 }
 
 // Authenticate resolves a session token to its actor. Errors:
@@ -172,5 +385,10 @@ func (s *AuthService) ChangePassword(ctx context.Context, current, next string) 
 	if err != nil {
 		return nil, err
 	}
-	return s.openSession(ctx, acct)
+	var client *kizuna.Client
+	if a.Session.ClientID != "" {
+		client = &kizuna.Client{ID: a.Session.ClientID}
+	}
+	s.audit(ctx, &kizuna.AuditEntry{TenantID: acct.TenantID, ActorID: acct.ID, Action: "auth.password_changed", TargetID: acct.ID, Target: acct.Address()})
+	return s.openSession(ctx, acct, client)
 }

@@ -2,6 +2,11 @@ package service
 
 import (
 	"context"
+	netmail "net/mail"
+	"strings"
+	"time"
+
+	"github.com/kizuna-chat/kizuna/password"
 
 	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/store"
@@ -25,13 +30,18 @@ type NewMember struct {
 	// Password is optional: when empty an initial password is generated.
 	// Either way the member must change it at first sign-in (R6).
 	Password string
+	// ContactMail is where invitation mail goes; optional.
+	ContactMail string
 }
 
-// AddedMember is a new member and, when generated, its initial password,
-// shown this once.
+// AddedMember is a new member, its initial password when generated (shown
+// this once), when that password expires, and the ticket that prints it
+// on an invitation sheet for the next hour.
 type AddedMember struct {
 	Person
-	InitialPassword string
+	InitialPassword   string
+	PasswordExpiresAt time.Time
+	SheetTicket       string
 }
 
 // Add adds a member to the actor's tenant (admins only; only owners may add
@@ -43,7 +53,14 @@ func (s *MemberService) Add(ctx context.Context, in NewMember) (*AddedMember, er
 	if err != nil {
 		return nil, err
 	}
-	a, cred, generated, err := s.prepare(ctx, actor, in)
+	tenant, err := s.store.Tenant(ctx, actor.Account.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if in.Password != "" && !tenant.Settings.AllowTypedInitialPasswords {
+		return nil, kizuna.Errorf(kizuna.ErrForbidden, "typed_password_forbidden", "This tenant's settings require generated initial passwords.")
+	}
+	a, cred, generated, err := s.prepare(ctx, actor, in, tenant.Settings)
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +72,147 @@ func (s *MemberService) Add(ctx context.Context, in NewMember) (*AddedMember, er
 	if err != nil {
 		return nil, err
 	}
-	return &AddedMember{Person: people[0], InitialPassword: generated}, nil
+	added := &AddedMember{Person: people[0], InitialPassword: generated, PasswordExpiresAt: cred.ExpiresAt}
+	if generated != "" {
+		if added.SheetTicket, err = s.newSheetTicket(ctx, actor.Account.TenantID, []IssuedPassword{{a.ID, generated, cred.ExpiresAt}}); err != nil {
+			return nil, err
+		}
+	}
+	s.audit(ctx, &kizuna.AuditEntry{TenantID: actor.Account.TenantID, ActorID: actor.Account.ID, Action: "member.add", TargetID: a.ID, Target: a.Address(),
+		Details: "role=" + string(a.Role)})
+	return added, nil
+}
+
+// expiryOf returns when an initial password issued now expires under the
+// tenant's settings (zero: never).
+func (s *MemberService) expiryOf(st kizuna.TenantSettings) time.Time {
+	if st.InitialPasswordTTLHours <= 0 {
+		return time.Time{}
+	}
+	return s.now().Add(time.Duration(st.InitialPasswordTTLHours) * time.Hour)
+}
+
+// Reissued is a fresh initial password (shown this once) and the ticket
+// that prints it.
+type Reissued struct {
+	Person
+	InitialPassword   string
+	PasswordExpiresAt time.Time
+	SheetTicket       string
+}
+
+// Reissue gives a member a new generated initial password (admins only,
+// any number of times, R6): the previous password stops working at once,
+// every session of the member ends, and the member must change the new
+// one at first sign-in. Errors: not_found.
+func (s *MemberService) Reissue(ctx context.Context, id string) (*Reissued, error) {
+	actor, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.store.Account(ctx, actor.Account.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if target.Role == kizuna.RoleOwner && actor.Account.Role != kizuna.RoleOwner {
+		return nil, kizuna.Errorf(kizuna.ErrForbidden, "owner_required", "Only an owner can reissue an owner's password.")
+	}
+	tenant, err := s.store.Tenant(ctx, actor.Account.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	pw := password.Generate()
+	cred := kizuna.Credential{Hash: password.HashGenerated(pw), Initial: true, ExpiresAt: s.expiryOf(tenant.Settings)}
+	if err := s.store.SetCredential(ctx, target.ID, cred, true, true); err != nil {
+		return nil, err
+	}
+	target.MustChangePassword = true
+	ticket, err := s.newSheetTicket(ctx, actor.Account.TenantID, []IssuedPassword{{target.ID, pw, cred.ExpiresAt}})
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, &kizuna.AuditEntry{TenantID: actor.Account.TenantID, ActorID: actor.Account.ID, Action: "member.reissue_password", TargetID: target.ID, Target: target.Address(),
+		Details: "all sessions revoked"})
+	people, err := s.people(ctx, actor.Account, target)
+	if err != nil {
+		return nil, err
+	}
+	return &Reissued{Person: people[0], InitialPassword: pw, PasswordExpiresAt: cred.ExpiresAt, SheetTicket: ticket}, nil
+}
+
+// SheetEntry is one member's invitation sheet content.
+type SheetEntry struct {
+	TenantName        string
+	DisplayName       string
+	SignInID          string
+	InitialPassword   string // "" when it can no longer be shown
+	PasswordExpiresAt time.Time
+	SignInURL         string
+}
+
+// Sheets returns invitation sheet entries for members of the actor's
+// tenant (admins only). With the ticket of a fresh issue, the entries of
+// the members it covers carry their initial passwords; without one (or
+// after it expired) no password is shown and the sheet says to reissue.
+// With a ticket and no member IDs, every member of the ticket is listed.
+func (s *MemberService) Sheets(ctx context.Context, ticket string, memberIDs []string) ([]SheetEntry, error) {
+	actor, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	issued := map[string]IssuedPassword{}
+	if ticket != "" {
+		list, err := s.openSheetTicket(ctx, actor.Account.TenantID, ticket)
+		if err != nil {
+			return nil, err
+		}
+		for _, ip := range list {
+			issued[ip.AccountID] = ip
+			if len(memberIDs) < len(list) && !contains(memberIDs, ip.AccountID) {
+				memberIDs = append(memberIDs, ip.AccountID)
+			}
+		}
+	}
+	if len(memberIDs) == 0 {
+		return nil, kizuna.Errorf(kizuna.ErrInvalid, "no_members", "Name the members whose sheets to print.")
+	}
+	if len(memberIDs) > 100000 {
+		return nil, kizuna.Errorf(kizuna.ErrInvalid, "too_many_members", "Print at most 100,000 sheets at once.")
+	}
+	out := make([]SheetEntry, 0, len(memberIDs))
+	for _, id := range memberIDs {
+		a, err := s.store.Account(ctx, actor.Account.TenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		e := SheetEntry{TenantName: a.TenantName, DisplayName: a.DisplayName, SignInID: a.Address(), SignInURL: s.cfg.SignInURL}
+		if ip, ok := issued[a.ID]; ok {
+			cred, err := s.store.Credential(ctx, a.ID)
+			if err != nil {
+				return nil, err
+			}
+			// Show the password only while it is still the account's
+			// current, unused initial password.
+			if cred.Initial && a.MustChangePassword && !cred.Expired(s.now()) {
+				e.InitialPassword, e.PasswordExpiresAt = ip.Password, ip.ExpiresAt
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // prepare validates a new member and builds its account and credential.
-func (s *MemberService) prepare(ctx context.Context, actor *kizuna.Actor, in NewMember) (*kizuna.Account, kizuna.Credential, string, error) {
+func (s *MemberService) prepare(ctx context.Context, actor *kizuna.Actor, in NewMember, settings kizuna.TenantSettings) (*kizuna.Account, kizuna.Credential, string, error) {
 	var cred kizuna.Credential
 	local, err := kizuna.NormalizeLocalPart(in.Local)
 	if err != nil {
@@ -93,14 +246,19 @@ func (s *MemberService) prepare(ctx context.Context, actor *kizuna.Actor, in New
 	if role == kizuna.RoleOwner && actor.Account.Role != kizuna.RoleOwner {
 		return nil, cred, "", kizuna.Errorf(kizuna.ErrForbidden, "owner_required", "Only an owner can make another owner.")
 	}
+	mail, err := cleanMail(in.ContactMail)
+	if err != nil {
+		return nil, cred, "", err
+	}
 	cred, generated, err := s.initialCredential(ctx, in.Password, local, display)
 	if err != nil {
 		return nil, cred, "", err
 	}
 	cred.Initial = true
+	cred.ExpiresAt = s.expiryOf(settings)
 	a := &kizuna.Account{
 		ID: kizuna.NewID(), Kind: kizuna.KindMember, DomainID: d.ID, Local: local, DisplayName: display,
-		Role: role, Status: kizuna.StatusActive, MustChangePassword: true,
+		ContactMail: mail, Role: role, Status: kizuna.StatusActive, MustChangePassword: true,
 	}
 	return a, cred, generated, nil
 }
@@ -298,14 +456,30 @@ func (s *MemberService) setStatus(ctx context.Context, id string, status kizuna.
 		}
 	}
 	a, err := s.store.UpdateAccount(ctx, actor.Account.TenantID, id, store.AccountUpdate{Status: &status})
-	if err != nil || a == nil {
+	if err != nil {
 		return nil, err
 	}
+	actions := map[kizuna.AccountStatus]string{kizuna.StatusActive: "member.restore", kizuna.StatusSuspended: "member.suspend", kizuna.StatusDeleted: "member.delete"}
+	s.audit(ctx, &kizuna.AuditEntry{TenantID: actor.Account.TenantID, ActorID: actor.Account.ID, Action: actions[status], TargetID: a.ID, Target: a.Address()})
 	p, err := s.people(ctx, actor.Account, a)
 	if err != nil {
 		return nil, err
 	}
 	return &p[0], nil
+}
+
+// cleanMail validates an optional contact address: a bare address, at
+// most 254 characters.
+func cleanMail(addr string) (string, error) {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return "", nil
+	}
+	parsed, err := netmail.ParseAddress(addr)
+	if err != nil || parsed.Address != addr || len(addr) > 254 {
+		return "", kizuna.Errorf(kizuna.ErrInvalid, "invalid_mail", "%q is not a mail address such as name@example.com.", truncateForLog(addr))
+	}
+	return addr, nil
 }
 
 // parseSignInID reads "local@domain" as a member ID and anything without

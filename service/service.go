@@ -25,6 +25,13 @@ type Config struct {
 	// PasswordChangeTTL bounds a session opened with an initial password;
 	// 0 means 15 minutes.
 	PasswordChangeTTL time.Duration
+	// MaxAccountsPerClient is how many accounts one client may hold at
+	// once (R5); 0 means 5.
+	MaxAccountsPerClient int
+	// SignInURL is printed on invitation sheets and mail.
+	SignInURL string
+	// Now is the clock; nil means time.Now. Tests move it forward.
+	Now func() time.Time
 }
 
 // Services bundles every service over one store.
@@ -33,6 +40,7 @@ type Services struct {
 	Domains *DomainService
 	Members *MemberService
 	Auth    *AuthService
+	Invites *InviteService
 }
 
 // deps are what every service shares.
@@ -52,15 +60,22 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 	if cfg.PasswordChangeTTL == 0 {
 		cfg.PasswordChangeTTL = 15 * time.Minute
 	}
+	if cfg.MaxAccountsPerClient == 0 {
+		cfg.MaxAccountsPerClient = 5
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &deps{store: st, hasher: hasher, cfg: cfg, log: log, now: time.Now}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	d := &deps{store: st, hasher: hasher, cfg: cfg, log: log, now: cfg.Now}
 	return &Services{
 		Tenants: &TenantService{d},
 		Domains: &DomainService{d},
 		Members: &MemberService{d},
 		Auth:    &AuthService{d},
+		Invites: &InviteService{d},
 	}
 }
 

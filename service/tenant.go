@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 
 	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/password"
@@ -124,7 +125,7 @@ func (s *TenantService) create(ctx context.Context, in NewTenant) (*CreatedTenan
 	if err != nil {
 		return nil, err
 	}
-	t := &kizuna.Tenant{ID: kizuna.NewID(), Name: name}
+	t := &kizuna.Tenant{ID: kizuna.NewID(), Name: name, Settings: kizuna.DefaultTenantSettings}
 	d := &kizuna.Domain{ID: kizuna.NewID(), TenantID: t.ID, Name: domain}
 	owner := &kizuna.Account{
 		ID: kizuna.NewID(), Kind: kizuna.KindMember, Local: local, DisplayName: display,
@@ -180,6 +181,47 @@ func (s *TenantService) Rename(ctx context.Context, name string) (*kizuna.Tenant
 		return nil, err
 	}
 	return s.store.RenameTenant(ctx, a.Account.TenantID, name)
+}
+
+// SettingsUpdate changes the settings that are set.
+type SettingsUpdate struct {
+	InitialPasswordTTLHours    *int
+	AllowTypedInitialPasswords *bool
+	MembersCreateInviteLinks   *bool
+}
+
+// UpdateSettings changes the actor's tenant's settings (admins only).
+// Errors: invalid "invalid_setting".
+func (s *TenantService) UpdateSettings(ctx context.Context, u SettingsUpdate) (*kizuna.Tenant, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.store.Tenant(ctx, a.Account.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	before := t.Settings
+	st := t.Settings
+	if u.InitialPasswordTTLHours != nil {
+		if *u.InitialPasswordTTLHours < 0 || *u.InitialPasswordTTLHours > kizuna.MaxInitialPasswordTTLHours {
+			return nil, kizuna.Errorf(kizuna.ErrInvalid, "invalid_setting", "initial_password_ttl_hours must be between 0 (no limit) and %d.", kizuna.MaxInitialPasswordTTLHours)
+		}
+		st.InitialPasswordTTLHours = *u.InitialPasswordTTLHours
+	}
+	if u.AllowTypedInitialPasswords != nil {
+		st.AllowTypedInitialPasswords = *u.AllowTypedInitialPasswords
+	}
+	if u.MembersCreateInviteLinks != nil {
+		st.MembersCreateInviteLinks = *u.MembersCreateInviteLinks
+	}
+	t, err = s.store.UpdateTenantSettings(ctx, a.Account.TenantID, st)
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, &kizuna.AuditEntry{TenantID: t.ID, ActorID: a.Account.ID, Action: "tenant.settings", TargetID: t.ID, Target: t.Name,
+		Details: fmt.Sprintf("before=%+v after=%+v", before, st)})
+	return t, nil
 }
 
 func randomToken() string {

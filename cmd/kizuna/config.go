@@ -31,6 +31,9 @@ type Config struct {
 	PublicURL string
 	// SessionTTL is how long a sign-in lasts (KIZUNA_SESSION_TTL).
 	SessionTTL time.Duration
+	// MaxAccountsPerClient is how many accounts one client may hold
+	// (KIZUNA_MAX_ACCOUNTS_PER_CLIENT).
+	MaxAccountsPerClient int
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration
 	// LogFormat is "json" (default) or "text" (KIZUNA_LOG_FORMAT).
@@ -40,12 +43,13 @@ type Config struct {
 // DefaultConfig returns the embedded default: SQLite in ./kizuna-data.
 func DefaultConfig() Config {
 	return Config{
-		Addr:              "127.0.0.1:8080",
-		DataDir:           "./kizuna-data",
-		SQLiteSynchronous: "NORMAL",
-		SessionTTL:        30 * 24 * time.Hour,
-		ShutdownTimeout:   15 * time.Second,
-		LogFormat:         "json",
+		Addr:                 "127.0.0.1:8080",
+		DataDir:              "./kizuna-data",
+		SQLiteSynchronous:    "NORMAL",
+		SessionTTL:           30 * 24 * time.Hour,
+		MaxAccountsPerClient: 5,
+		ShutdownTimeout:      15 * time.Second,
+		LogFormat:            "json",
 	}
 }
 
@@ -67,6 +71,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("KIZUNA_OPEN_SIGNUP: want true or false, got %q", v)
 		}
 		c.OpenSignup = b
+	}
+	if v := getenv("KIZUNA_MAX_ACCOUNTS_PER_CLIENT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("KIZUNA_MAX_ACCOUNTS_PER_CLIENT: want a number, got %q", v)
+		}
+		c.MaxAccountsPerClient = n
 	}
 	if v := getenv("KIZUNA_SESSION_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -99,6 +110,9 @@ func (c *Config) Validate() error {
 	c.SQLiteSynchronous = strings.ToUpper(c.SQLiteSynchronous)
 	if c.SQLiteSynchronous != "NORMAL" && c.SQLiteSynchronous != "FULL" {
 		errs = append(errs, fmt.Errorf("KIZUNA_SQLITE_SYNCHRONOUS must be NORMAL or FULL, not %q", c.SQLiteSynchronous))
+	}
+	if c.MaxAccountsPerClient < 1 || c.MaxAccountsPerClient > 100 {
+		errs = append(errs, fmt.Errorf("KIZUNA_MAX_ACCOUNTS_PER_CLIENT must be between 1 and 100"))
 	}
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, errors.New("the session lifetime must be at least a minute"))

@@ -83,15 +83,15 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Store = st
-	hasher := password.NewHasher(password.OWASP, 0)
-	m.Services = service.New(st, hasher, service.Config{OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL}, m.Logger)
-
 	ln, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", m.Config.Addr, err)
 	}
 	m.listener = ln
-	api := httpapi.New(m.Services, m.Logger, st)
+	hasher := password.NewHasher(password.OWASP, 0)
+	m.Services = service.New(st, hasher, service.Config{OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL,
+		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient}, m.Logger)
+	api := httpapi.New(m.Services, m.Logger, m.URL(), st)
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
