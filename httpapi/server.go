@@ -111,6 +111,9 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/api/v1/members/{id}/reissue", Session, s.reissuePassword},
 		{"GET", "/api/v1/members/{id}/sheet", Session, s.memberSheet},
 		{"POST", "/api/v1/sheets", Session, s.printSheets},
+		{"POST", "/api/v1/member-imports", Session, s.startImport},
+		{"GET", "/api/v1/member-imports/{id}", Session, s.importJob},
+		{"GET", "/api/v1/members/export", Session, s.exportMembers},
 
 		{"POST", "/api/v1/invite-links", Session, s.createInviteLink},
 		{"GET", "/api/v1/invite-links", Session, s.listInviteLinks},

@@ -41,6 +41,7 @@ type Services struct {
 	Members *MemberService
 	Auth    *AuthService
 	Invites *InviteService
+	Imports *ImportService
 }
 
 // deps are what every service shares.
@@ -76,6 +77,7 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 		Members: &MemberService{d},
 		Auth:    &AuthService{d},
 		Invites: &InviteService{d},
+		Imports: &ImportService{deps: d},
 	}
 }
 

@@ -10,24 +10,25 @@ import (
 	"github.com/kizuna-chat/kizuna/store"
 )
 
-// LoginLockedUntil implements store.Throttle.
-func (db *DB) LoginLockedUntil(ctx context.Context, keys []string) (time.Time, error) {
+// LoginThrottle implements store.Throttle.
+func (db *DB) LoginThrottle(ctx context.Context, keys []string) (time.Time, bool, error) {
 	if len(keys) == 0 {
-		return time.Time{}, nil
+		return time.Time{}, false, nil
 	}
 	args := make([]any, len(keys))
 	for i, k := range keys {
 		args[i] = k
 	}
 	var until sql.NullInt64
-	err := db.queryRow(ctx, `SELECT MAX(locked_until) FROM login_throttle WHERE key IN (`+placeholders(len(keys))+`)`, args...).Scan(&until)
+	var rows int
+	err := db.queryRow(ctx, `SELECT MAX(locked_until), COUNT(*) FROM login_throttle WHERE key IN (`+placeholders(len(keys))+`)`, args...).Scan(&until, &rows)
 	if err != nil {
-		return time.Time{}, db.mapErr(err)
+		return time.Time{}, false, db.mapErr(err)
 	}
 	if !until.Valid || until.Int64 <= millis(db.Now()) {
-		return time.Time{}, nil
+		return time.Time{}, rows > 0, nil
 	}
-	return fromMillis(until.Int64), nil
+	return fromMillis(until.Int64), rows > 0, nil
 }
 
 // RecordLoginFailure implements store.Throttle.

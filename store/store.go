@@ -167,9 +167,9 @@ type Clients interface {
 // Throttle counts sign-in failures per key so that guessing is slowed
 // down on every node alike.
 type Throttle interface {
-	// LoginLockedUntil returns the latest lock of any of the keys (zero
-	// when none is locked).
-	LoginLockedUntil(ctx context.Context, keys []string) (time.Time, error)
+	// LoginThrottle returns the latest lock of any of the keys (zero when
+	// none is locked) and whether any key has failures on record.
+	LoginThrottle(ctx context.Context, keys []string) (lockedUntil time.Time, failing bool, err error)
 	// RecordLoginFailure counts a failure for key within a sliding window;
 	// at max failures the key is locked for lockFor. It returns the lock
 	// end (zero when not locked).
