@@ -5,7 +5,6 @@ package httpapi
 
 import (
 	"context"
-	_ "embed"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -31,6 +30,8 @@ type Server struct {
 	// paths matches a request's path regardless of method, to tell 405
 	// from 404.
 	paths *http.ServeMux
+	// openAPIDoc is the OpenAPI document, built once from the route table.
+	openAPIDoc []byte
 }
 
 // Auth says who may call a route.
@@ -67,6 +68,7 @@ func New(svc *service.Services, log *slog.Logger, publicURL string, ready ...Pin
 		}
 	}
 	s.mux.HandleFunc("/", s.notFound)
+	s.openAPIDoc = buildOpenAPI(s.routes)
 	return s
 }
 
@@ -212,11 +214,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-//go:embed openapi.json
-var openAPIDoc []byte
-
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(openAPIDoc)
+	w.Write(s.openAPIDoc)
 	return nil
 }

@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// TestOpenAPIDocumentsEveryRoute fails when a route has no documentation,
+// or documentation names a route that does not exist, and validates the
+// whole document against the OpenAPI 3 specification.
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	s := New(nil, slog.New(slog.DiscardHandler), "")
+	routes := map[string]Route{}
+	var missing []string
+	for _, rt := range s.Routes() {
+		key := rt.Method + " " + rt.Path
+		routes[key] = rt
+		if _, ok := operations[key]; !ok {
+			missing = append(missing, key)
+		}
+	}
+	var stale []string
+	for key := range operations {
+		if _, ok := routes[key]; !ok {
+			stale = append(stale, key)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(stale)
+	if len(missing) > 0 {
+		t.Errorf("routes missing from the OpenAPI document (add them to operations in openapi.go):\n  %s", strings.Join(missing, "\n  "))
+	}
+	if len(stale) > 0 {
+		t.Errorf("documented operations without a route:\n  %s", strings.Join(stale, "\n  "))
+	}
+
+	doc, err := openapi3.NewLoader().LoadFromData(s.openAPIDoc)
+	if err != nil {
+		t.Fatalf("loading the document: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("the document is not valid OpenAPI 3: %v", err)
+	}
+	for key, rt := range routes {
+		method, _, _ := strings.Cut(key, " ")
+		item := doc.Paths.Find(rt.Path)
+		if item == nil {
+			t.Errorf("%s: path not in the document", key)
+			continue
+		}
+		op := item.GetOperation(method)
+		if op == nil {
+			t.Errorf("%s: operation not in the document", key)
+			continue
+		}
+		if op.Security == nil || (rt.Auth == Public) != (len(*op.Security) == 0) {
+			t.Errorf("%s: security does not match the route's access (public=%v)", key, rt.Auth == Public)
+		}
+		if rt.Auth == Session && op.Responses.Value("401") == nil {
+			t.Errorf("%s: no 401 response documented", key)
+		}
+		has2xx := false
+		for code := range op.Responses.Map() {
+			has2xx = has2xx || strings.HasPrefix(code, "2")
+		}
+		if !has2xx {
+			t.Errorf("%s: no success response documented", key)
+		}
+	}
+}
