@@ -10,6 +10,7 @@ import (
 	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/service"
 	"github.com/kizuna-chat/kizuna/sheet"
+	"github.com/kizuna-chat/kizuna/store"
 )
 
 // sourceAddr is the caller's IP address. Behind a reverse proxy every
@@ -85,8 +86,19 @@ func optTime(t time.Time) *time.Time {
 	return &t
 }
 
+type reissueRequest struct {
+	SendMail bool `json:"send_mail,omitempty"`
+}
+
 func (s *Server) reissuePassword(w http.ResponseWriter, r *http.Request) error {
-	re, err := s.svc.Members.Reissue(r.Context(), r.PathValue("id"))
+	var req reissueRequest
+	// The body is optional: an empty POST reissues without mail.
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	re, err := s.svc.Members.Reissue(r.Context(), r.PathValue("id"), req.SendMail)
 	if err != nil {
 		return err
 	}
@@ -281,5 +293,27 @@ func (s *Server) signUpPersonal(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, toSession(si))
+	return nil
+}
+
+func (s *Server) listMail(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	mails, err := s.svc.Mail.List(r.Context(), q.Get("status"), q.Get("before"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listJSON[*store.OutgoingMail]{Items: mails})
+	return nil
+}
+
+func (s *Server) retryMail(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.Mail.Retry(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

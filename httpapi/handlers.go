@@ -262,12 +262,13 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 }
 
 type addMemberRequest struct {
-	Local       string `json:"local"`
-	Domain      string `json:"domain"`
-	DisplayName string `json:"display_name,omitempty"`
-	Role        string `json:"role,omitempty"`
-	Password    string `json:"password,omitempty"`
-	ContactMail string `json:"contact_mail,omitempty"`
+	Local          string `json:"local"`
+	Domain         string `json:"domain"`
+	DisplayName    string `json:"display_name,omitempty"`
+	Role           string `json:"role,omitempty"`
+	Password       string `json:"password,omitempty"`
+	ContactMail    string `json:"contact_mail,omitempty"`
+	SendInvitation bool   `json:"send_invitation,omitempty"`
 }
 
 type addedMemberJSON struct {
@@ -283,7 +284,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, err := s.svc.Members.Add(r.Context(), service.NewMember{Local: req.Local, Domain: req.Domain,
-		DisplayName: req.DisplayName, Role: kizuna.Role(req.Role), Password: req.Password, ContactMail: req.ContactMail})
+		DisplayName: req.DisplayName, Role: kizuna.Role(req.Role), Password: req.Password, ContactMail: req.ContactMail, SendInvitation: req.SendInvitation})
 	if err != nil {
 		return err
 	}

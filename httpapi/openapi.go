@@ -10,6 +10,7 @@ import (
 
 	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/service"
+	"github.com/kizuna-chat/kizuna/store"
 )
 
 // operation documents one route for the OpenAPI document. The table below
@@ -60,7 +61,9 @@ var operations = map[string]operation{
 	"DELETE /api/v1/members/{id}":                 {summary: "Delete a member (admins): the ID is free at once and can be issued again.", status: 204, errors: []string{"admin_required", "cannot_remove_self", "last_owner", "not_found"}},
 	"POST /api/v1/members/{id}/suspend":           {summary: "Suspend a member (admins): signed out everywhere, sign-in refused.", response: personT, status: 200, errors: []string{"admin_required", "cannot_remove_self", "last_owner", "not_found"}},
 	"POST /api/v1/members/{id}/restore":           {summary: "Lift a suspension (admins).", response: personT, status: 200, errors: []string{"admin_required", "not_found"}},
-	"POST /api/v1/members/{id}/reissue":           {summary: "Issue a new initial password (admins, any number of times).", description: "The previous password stops working at once and every session of the member ends.", response: reissuedJSON{}, status: 200, errors: []string{"admin_required", "owner_required", "not_found"}},
+	"POST /api/v1/members/{id}/reissue":           {summary: "Issue a new initial password (admins, any number of times).", description: "The previous password stops working at once and every session of the member ends. With send_mail the invitation mail is queued to the member's contact address. The body is optional.", request: reissueRequest{}, response: reissuedJSON{}, status: 200, errors: []string{"admin_required", "owner_required", "no_contact_mail", "not_found"}},
+	"GET /api/v1/mail":                            {summary: "The tenant's outgoing mail and its delivery state (admins).", query: []string{"status", "before", "limit"}, response: listJSON[*store.OutgoingMail]{}, status: 200, errors: []string{"admin_required", "invalid_query"}},
+	"POST /api/v1/mail/{id}/retry":                {summary: "Send a failed mail again (admins).", status: 204, errors: []string{"admin_required", "not_found"}},
 	"GET /api/v1/members/{id}/sheet":              {summary: "A member's invitation sheet without the password (it says to reissue).", query: []string{"format", "lang"}, produces: "text/html", status: 200, errors: []string{"admin_required", "invalid_format", "not_found"}},
 	"POST /api/v1/sheets":                         {summary: "Invitation sheets as HTML, PDF or CSV; with a fresh sheet ticket they show the initial passwords.", request: sheetRequest{}, produces: "application/pdf", status: 200, errors: []string{"admin_required", "sheet_expired", "invalid_format", "no_members"}},
 	"POST /api/v1/member-imports":                 {summary: "Start a CSV import of members (admins); poll the returned job.", description: "The body is the CSV file (UTF-8, header row). dry_run=true checks every row and writes nothing; the real run writes all rows or none.", rawBody: "text/csv", query: []string{"dry_run"}, response: service.ImportJob{}, status: 202, errors: []string{"admin_required", "body_too_large", "invalid_query"}},

@@ -117,6 +117,9 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/api/v1/member-imports/{id}", Session, s.importJob},
 		{"GET", "/api/v1/members/export", Session, s.exportMembers},
 
+		{"GET", "/api/v1/mail", Session, s.listMail},
+		{"POST", "/api/v1/mail/{id}/retry", Session, s.retryMail},
+
 		{"POST", "/api/v1/invite-links", Session, s.createInviteLink},
 		{"GET", "/api/v1/invite-links", Session, s.listInviteLinks},
 		{"DELETE", "/api/v1/invite-links/{id}", Session, s.revokeInviteLink},

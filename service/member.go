@@ -32,6 +32,8 @@ type NewMember struct {
 	Password string
 	// ContactMail is where invitation mail goes; optional.
 	ContactMail string
+	// SendInvitation queues the invitation mail to ContactMail.
+	SendInvitation bool
 }
 
 // AddedMember is a new member, its initial password when generated (shown
@@ -57,6 +59,9 @@ func (s *MemberService) Add(ctx context.Context, in NewMember) (*AddedMember, er
 	if err != nil {
 		return nil, err
 	}
+	if in.SendInvitation && strings.TrimSpace(in.ContactMail) == "" {
+		return nil, kizuna.Errorf(kizuna.ErrInvalid, "no_contact_mail", "Give a contact mail address to send the invitation to.")
+	}
 	if in.Password != "" && !tenant.Settings.AllowTypedInitialPasswords {
 		return nil, kizuna.Errorf(kizuna.ErrForbidden, "typed_password_forbidden", "This tenant's settings require generated initial passwords.")
 	}
@@ -73,6 +78,16 @@ func (s *MemberService) Add(ctx context.Context, in NewMember) (*AddedMember, er
 		return nil, err
 	}
 	added := &AddedMember{Person: people[0], InitialPassword: generated, PasswordExpiresAt: cred.ExpiresAt}
+	if in.SendInvitation {
+		pw := generated
+		if pw == "" {
+			pw = in.Password
+		}
+		entry := SheetEntry{TenantName: tenant.Name, SignInURL: s.cfg.SignInURL, PasswordExpiresAt: cred.ExpiresAt}
+		if err := s.queueInvitation(ctx, a, pw, entry); err != nil {
+			return nil, err
+		}
+	}
 	if generated != "" {
 		if added.SheetTicket, err = s.newSheetTicket(ctx, actor.Account.TenantID, []IssuedPassword{{a.ID, generated, cred.ExpiresAt}}); err != nil {
 			return nil, err
@@ -105,7 +120,7 @@ type Reissued struct {
 // any number of times, R6): the previous password stops working at once,
 // every session of the member ends, and the member must change the new
 // one at first sign-in. Errors: not_found.
-func (s *MemberService) Reissue(ctx context.Context, id string) (*Reissued, error) {
+func (s *MemberService) Reissue(ctx context.Context, id string, sendMail bool) (*Reissued, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
@@ -116,6 +131,9 @@ func (s *MemberService) Reissue(ctx context.Context, id string) (*Reissued, erro
 	}
 	if target.Role == kizuna.RoleOwner && actor.Account.Role != kizuna.RoleOwner {
 		return nil, kizuna.Errorf(kizuna.ErrForbidden, "owner_required", "Only an owner can reissue an owner's password.")
+	}
+	if sendMail && target.ContactMail == "" {
+		return nil, kizuna.Errorf(kizuna.ErrInvalid, "no_contact_mail", "The member has no contact mail address; print the sheet instead.")
 	}
 	tenant, err := s.store.Tenant(ctx, actor.Account.TenantID)
 	if err != nil {
@@ -130,6 +148,12 @@ func (s *MemberService) Reissue(ctx context.Context, id string) (*Reissued, erro
 	ticket, err := s.newSheetTicket(ctx, actor.Account.TenantID, []IssuedPassword{{target.ID, pw, cred.ExpiresAt}})
 	if err != nil {
 		return nil, err
+	}
+	if sendMail {
+		entry := SheetEntry{TenantName: tenant.Name, SignInURL: s.cfg.SignInURL, PasswordExpiresAt: cred.ExpiresAt}
+		if err := s.queueInvitation(ctx, target, pw, entry); err != nil {
+			return nil, err
+		}
 	}
 	s.audit(ctx, &kizuna.AuditEntry{TenantID: actor.Account.TenantID, ActorID: actor.Account.ID, Action: "member.reissue_password", TargetID: target.ID, Target: target.Address(),
 		Details: "all sessions revoked"})

@@ -32,6 +32,9 @@ type Config struct {
 	SignInURL string
 	// Now is the clock; nil means time.Now. Tests move it forward.
 	Now func() time.Time
+	// Mailer is woken when mail is queued; nil means nobody listens (the
+	// mail waits for the next poll).
+	Mailer Notifier
 }
 
 // Services bundles every service over one store.
@@ -42,6 +45,7 @@ type Services struct {
 	Auth    *AuthService
 	Invites *InviteService
 	Imports *ImportService
+	Mail    *MailService
 }
 
 // deps are what every service shares.
@@ -78,6 +82,7 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 		Auth:    &AuthService{d},
 		Invites: &InviteService{d},
 		Imports: &ImportService{deps: d},
+		Mail:    &MailService{d},
 	}
 }
 

@@ -28,6 +28,7 @@ type Store interface {
 	Audit
 	SheetTickets
 	InviteLinks
+	MailQueue
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+
 	"flag"
 	"fmt"
+	"github.com/kizuna-chat/kizuna/mail"
 	"os"
 	"strconv"
 	"strings"
@@ -31,6 +33,10 @@ type Config struct {
 	PublicURL string
 	// SessionTTL is how long a sign-in lasts (KIZUNA_SESSION_TTL).
 	SessionTTL time.Duration
+	// SMTPURL sends mail through an SMTP server
+	// (smtp://user:password@host:587?tls=starttls&from=addr); empty means
+	// the file outbox in DataDir/outbox (KIZUNA_SMTP_URL).
+	SMTPURL string
 	// MaxAccountsPerClient is how many accounts one client may hold
 	// (KIZUNA_MAX_ACCOUNTS_PER_CLIENT).
 	MaxAccountsPerClient int
@@ -58,7 +64,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str := map[string]*string{
 		"KIZUNA_ADDR": &c.Addr, "KIZUNA_DATA": &c.DataDir, "KIZUNA_DATABASE_URL": &c.DatabaseURL,
 		"KIZUNA_SQLITE_SYNCHRONOUS": &c.SQLiteSynchronous, "KIZUNA_PUBLIC_URL": &c.PublicURL,
-		"KIZUNA_LOG_FORMAT": &c.LogFormat,
+		"KIZUNA_LOG_FORMAT": &c.LogFormat, "KIZUNA_SMTP_URL": &c.SMTPURL,
 	}
 	for k, p := range str {
 		if v := getenv(k); v != "" {
@@ -110,6 +116,11 @@ func (c *Config) Validate() error {
 	c.SQLiteSynchronous = strings.ToUpper(c.SQLiteSynchronous)
 	if c.SQLiteSynchronous != "NORMAL" && c.SQLiteSynchronous != "FULL" {
 		errs = append(errs, fmt.Errorf("KIZUNA_SQLITE_SYNCHRONOUS must be NORMAL or FULL, not %q", c.SQLiteSynchronous))
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.ParseSMTPURL(c.SMTPURL); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.MaxAccountsPerClient < 1 || c.MaxAccountsPerClient > 100 {
 		errs = append(errs, fmt.Errorf("KIZUNA_MAX_ACCOUNTS_PER_CLIENT must be between 1 and 100"))

@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kizuna-chat/kizuna/internal/smtptest"
 	"github.com/kizuna-chat/kizuna/internal/testdb"
+	"github.com/kizuna-chat/kizuna/service"
 )
 
 // runMain starts the real server on a free port with the given config.
@@ -130,5 +136,50 @@ func TestConfig(t *testing.T) {
 	c = DefaultConfig()
 	if err := c.applyEnv(func(k string) string { return map[string]string{"KIZUNA_OPEN_SIGNUP": "maybe"}[k] }); err == nil {
 		t.Error("KIZUNA_OPEN_SIGNUP=maybe accepted")
+	}
+}
+
+// TestInvitationMail runs the real server against a real SMTP server: an
+// admin adds a member with send_invitation and the mail arrives with the
+// ID, the initial password and the sign-in URL, without the admin's
+// request waiting for it.
+func TestInvitationMail(t *testing.T) {
+	srv := smtptest.Start(t)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, srv.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	c.DataDir = t.TempDir()
+	c.SMTPURL = fmt.Sprintf("smtp://%s:%s@%s?tls=starttls&from=kizuna@acme.example&ca=%s", srv.Username, srv.Password, srv.Addr, ca)
+	m, _ := runMain(t, c)
+	if _, err := m.Services.Tenants.Create(context.Background(), service.NewTenant{TenantName: "Acme", Domain: "acme.example", OwnerLocal: "boss", OwnerPassword: "a strong owner phrase"}); err != nil {
+		t.Fatal(err)
+	}
+	_, login := post(t, m.URL()+"/api/v1/login", `{"id":"boss@acme.example","password":"a strong owner phrase"}`)
+	token, _ := login["token"].(string)
+	req, _ := http.NewRequest("POST", m.URL()+"/api/v1/members", strings.NewReader(`{"local":"sato","domain":"acme.example","display_name":"佐藤","contact_mail":"sato@mail.example","send_invitation":true}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added struct {
+		InitialPassword string `json:"initial_password"`
+	}
+	json.NewDecoder(res.Body).Decode(&added)
+	res.Body.Close()
+	if res.StatusCode != 201 || added.InitialPassword == "" {
+		t.Fatalf("add member: %d", res.StatusCode)
+	}
+	got := srv.Wait(1, 10*time.Second)
+	if len(got) != 1 || got[0].To[0] != "sato@mail.example" {
+		t.Fatalf("received %+v", got)
+	}
+	body := got[0].Data
+	for _, want := range []string{"sato@acme.example", added.InitialPassword, m.URL()} {
+		if !strings.Contains(strings.ReplaceAll(body, "=\r\n", ""), want) {
+			t.Errorf("the mail lacks %q:\n%s", want, body)
+		}
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/kizuna-chat/kizuna/httpapi"
+	"github.com/kizuna-chat/kizuna/mail"
 	"github.com/kizuna-chat/kizuna/password"
 	"github.com/kizuna-chat/kizuna/postgres"
 	"github.com/kizuna-chat/kizuna/service"
@@ -33,6 +35,9 @@ type Main struct {
 	Services *service.Services
 	listener net.Listener
 	server   *http.Server
+	// stopJobs ends the background jobs (the mail worker).
+	stopJobs context.CancelFunc
+	jobs     sync.WaitGroup
 }
 
 // NewMain returns a Main with the default configuration.
@@ -88,9 +93,23 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listening on %s: %w", m.Config.Addr, err)
 	}
 	m.listener = ln
+	var transport mail.Transport = &mail.FileOutbox{Dir: filepath.Join(m.Config.DataDir, "outbox")}
+	if m.Config.SMTPURL != "" {
+		if transport, err = mail.ParseSMTPURL(m.Config.SMTPURL); err != nil {
+			return err
+		}
+	}
+	worker := mail.NewWorker(st, transport, m.Logger)
 	hasher := password.NewHasher(password.OWASP, 0)
 	m.Services = service.New(st, hasher, service.Config{OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL,
-		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient}, m.Logger)
+		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient, Mailer: worker}, m.Logger)
+	jobCtx, stop := context.WithCancel(context.Background())
+	m.stopJobs = stop
+	m.jobs.Add(1)
+	go func() {
+		defer m.jobs.Done()
+		worker.Run(jobCtx)
+	}()
 	api := httpapi.New(m.Services, m.Logger, m.URL(), st)
 	m.server = &http.Server{
 		Handler:           api,
@@ -151,6 +170,10 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 		defer cancel()
 		errs = append(errs, m.server.Shutdown(ctx))
+	}
+	if m.stopJobs != nil {
+		m.stopJobs()
+		m.jobs.Wait()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
