@@ -200,11 +200,17 @@ func (s *AuthService) openSession(ctx context.Context, acct *kizuna.Account, cli
 	} else if err := s.store.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
-	people, err := s.people(ctx, acct, acct)
-	if err != nil {
-		return nil, err
-	}
-	return &SignedIn{Token: token, Session: sess, Person: people[0]}, nil
+	return &SignedIn{Token: token, Session: sess, Person: self(acct)}, nil
+}
+
+// self is an account as it sees itself. Its domain and tenant were read
+// with it, so no lookup of the domain map is needed on the sign-in path.
+func self(a *kizuna.Account) Person {
+	viewer := kizuna.PartyOf(a)
+	m := kizuna.DomainMapFunc(func(id string) (kizuna.DomainOwner, bool) {
+		return kizuna.DomainOwner{DomainName: a.DomainName, TenantID: a.TenantID, TenantName: a.TenantName}, id != "" && id == a.DomainID
+	})
+	return Person{Account: a, Classification: kizuna.Classify(viewer, viewer, m)}
 }
 
 // HeldAccount is an account a client holds, as the too_many_accounts
