@@ -317,3 +317,40 @@ func (s *Server) retryMail(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	page, err := s.svc.Audit.List(r.Context(), q.Get("before"), q.Get("action"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listJSON[*kizuna.AuditEntry]{Items: page.Items, NextCursor: page.NextCursor})
+	return nil
+}
+
+func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "csv"
+	}
+	// Check access and format before the first byte, so a refusal is JSON.
+	if _, err := s.svc.Audit.List(r.Context(), "", "", 1); err != nil {
+		return err
+	}
+	var buf strings.Builder
+	if err := s.svc.Audit.Export(r.Context(), &buf, format); err != nil {
+		return err
+	}
+	if format == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	} else {
+		w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="kizuna-audit.`+format+`"`)
+	w.Write([]byte(buf.String()))
+	return nil
+}

@@ -340,3 +340,50 @@ func TestPersonalAccounts(t *testing.T) {
 		{"handle with @", "", "POST", "/api/v1/personal-accounts", `{"handle":"a@b.example","password":"another passphrase"}`, 422, []string{`"invalid_handle"`}, nil},
 	})
 }
+
+func TestAuditLog(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			w := newWorld(t, eng.Open)
+			w.addMember("victim", "victim", "acme.example", "member")
+			w.must("admin", "POST", "/api/v1/members/"+w.ids["victim"]+"/reissue", "", 200)
+			w.must("", "POST", "/api/v1/login", `{"id":"boss@acme.example","password":"not the password"}`, 401)
+			w.must("owner", "PATCH", "/api/v1/tenant/settings", `{"initial_password_ttl_hours":48}`, 200)
+			var page struct {
+				Items []struct {
+					ID, Action, ActorID string `json:"id"`
+				}
+				NextCursor string `json:"next_cursor"`
+			}
+			body := w.must("owner", "GET", "/api/v1/audit?limit=2", "", 200)
+			w.decode(body, &page)
+			if len(page.Items) != 2 || page.NextCursor == "" || !strings.Contains(body, `"action":"tenant.settings"`) {
+				t.Fatalf("first page: %s", body)
+			}
+			all := w.must("owner", "GET", "/api/v1/audit?limit=500", "", 200)
+			for _, want := range []string{`"member.reissue_password"`, `"auth.login_failed"`, `"member.add"`, `"tenant.settings"`} {
+				if !strings.Contains(all, want) {
+					t.Errorf("audit lacks %s", want)
+				}
+			}
+			if strings.Contains(all, "not the password") || strings.Contains(all, ownerPassword) {
+				t.Error("the audit log holds a password")
+			}
+			filtered := w.must("owner", "GET", "/api/v1/audit?action=member.reissue_password", "", 200)
+			if strings.Count(filtered, `"action"`) != 1 {
+				t.Errorf("filter: %s", filtered)
+			}
+			csv := w.must("owner", "GET", "/api/v1/audit/export?format=csv", "", 200)
+			jsonl := w.must("owner", "GET", "/api/v1/audit/export?format=jsonl", "", 200)
+			if !strings.HasPrefix(csv, "id,time,action,") || strings.Count(csv, "\n") != strings.Count(all, `"action"`)+1 ||
+				strings.Count(jsonl, "\n") != strings.Count(all, `"action"`) {
+				t.Errorf("export:\n%s\n%s", csv, jsonl)
+			}
+			w.run(t, []scenario{
+				{"member reads audit", "member", "GET", "/api/v1/audit", "", 403, []string{`"admin_required"`}, nil},
+				{"other tenant sees none of it", "other_admin", "GET", "/api/v1/audit?limit=500", "", 200, nil, []string{"reissue_password", w.ids["victim"]}},
+				{"bad export format", "owner", "GET", "/api/v1/audit/export?format=xml", "", 422, []string{`"invalid_format"`}, nil},
+			})
+		})
+	}
+}

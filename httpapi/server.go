@@ -117,6 +117,8 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/api/v1/member-imports/{id}", Session, s.importJob},
 		{"GET", "/api/v1/members/export", Session, s.exportMembers},
 
+		{"GET", "/api/v1/audit", Session, s.listAudit},
+		{"GET", "/api/v1/audit/export", Session, s.exportAudit},
 		{"GET", "/api/v1/mail", Session, s.listMail},
 		{"POST", "/api/v1/mail/{id}/retry", Session, s.retryMail},
 

@@ -46,6 +46,7 @@ type Services struct {
 	Invites *InviteService
 	Imports *ImportService
 	Mail    *MailService
+	Audit   *AuditService
 }
 
 // deps are what every service shares.
@@ -83,6 +84,7 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 		Invites: &InviteService{d},
 		Imports: &ImportService{deps: d},
 		Mail:    &MailService{d},
+		Audit:   &AuditService{d},
 	}
 }
 
