@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"sort"
 	"sync"
 	"time"
 
@@ -225,12 +226,9 @@ func (s *ImportService) importRows(ctx context.Context, job *ImportJob, actor *k
 }
 
 func sortRowErrors(errs []csvimport.RowError) {
-	// Insertion order is by check; present them by line, stably.
-	for i := 1; i < len(errs); i++ {
-		for j := i; j > 0 && errs[j].Line < errs[j-1].Line; j-- {
-			errs[j], errs[j-1] = errs[j-1], errs[j]
-		}
-	}
+	// Parse errors come first, then the store's checks: present all by
+	// line, keeping each line's errors in the order they were found.
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 }
 
 // ExportColumns are the member export's columns. The first five are the
