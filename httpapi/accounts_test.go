@@ -351,7 +351,8 @@ func TestAuditLog(t *testing.T) {
 			w.must("owner", "PATCH", "/api/v1/tenant/settings", `{"initial_password_ttl_hours":48}`, 200)
 			var page struct {
 				Items []struct {
-					ID, Action, ActorID string `json:"id"`
+					ID     string `json:"id"`
+					Action string `json:"action"`
 				}
 				NextCursor string `json:"next_cursor"`
 			}
