@@ -22,13 +22,20 @@ import (
 	gomail "github.com/wneessen/go-mail"
 )
 
-// Message is one mail to one recipient.
+// Message is one mail to one recipient. Text is the plain-text body and
+// always sent; HTML, when set, is added as an alternative part.
 type Message struct {
 	ID      string
 	To      string
 	Subject string
 	Text    string
+	HTML    string
 }
+
+var (
+	_ Transport = (*SMTP)(nil)
+	_ Transport = (*FileOutbox)(nil)
+)
 
 // Transport delivers messages.
 type Transport interface {
@@ -122,6 +129,9 @@ func (s *SMTP) message(m Message) (*gomail.Msg, error) {
 	msg.SetMessageID()
 	msg.SetDate()
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
 	return msg, nil
 }
 
@@ -167,9 +177,13 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
-// FileOutbox writes each message as an .eml file into a directory: the
-// embedded default, so invitation mail is never lost on a machine without
-// a mail server (an operator can hand the files to any mail client).
+// FileOutbox writes each message as an .eml file (RFC 5322) into a
+// directory: the embedded default, so invitation mail is never lost on a
+// machine without a mail server (an operator can hand the files to any mail
+// client). A file appears complete or not at all (written, synced, then
+// renamed), is readable by the server's user only since it may hold an
+// initial password, and is named after the message ID, so a retried
+// delivery overwrites rather than duplicates.
 type FileOutbox struct {
 	Dir  string
 	From string
@@ -198,12 +212,17 @@ func (f *FileOutbox) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
+	if m.ID == "" {
+		name = strings.TrimPrefix(filepath.Base(tmp.Name()), ".sending-")
+	}
 	if _, err := msg.WriteTo(tmp); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := tmp.Close(); err != nil {
+	// Sync before the rename: the queue marks the mail sent once Send
+	// returns, so the file must survive a power cut from then on.
+	if err := errors.Join(tmp.Sync(), tmp.Close()); err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}

@@ -2,21 +2,17 @@ package mail_test
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"mime"
 	"net"
 	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/internal/smtptest"
-	"github.com/kizuna-chat/kizuna/internal/testdb"
 	"github.com/kizuna-chat/kizuna/mail"
 	"github.com/kizuna-chat/kizuna/store"
 )
@@ -119,76 +115,6 @@ func TestParseSMTPURL(t *testing.T) {
 		if _, err := mail.ParseSMTPURL(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
-	}
-}
-
-// flaky fails its first failures sends, then delivers.
-type flaky struct {
-	failures int32
-	calls    atomic.Int32
-	inner    mail.Transport
-}
-
-func (f *flaky) Send(ctx context.Context, m mail.Message) error {
-	if f.calls.Add(1) <= f.failures {
-		return errors.New("421 try again later")
-	}
-	return f.inner.Send(ctx, m)
-}
-
-// TestWorkerRetries runs the queue on both engines: a mail that fails twice
-// is retried, its state is visible meanwhile, and it is finally sent with
-// its text erased; a permanent failure stops at once.
-func TestWorkerRetries(t *testing.T) {
-	for _, eng := range testdb.Engines() {
-		t.Run(eng.Name, func(t *testing.T) {
-			st := eng.Open(t)
-			ctx := context.Background()
-			tenant := newTenant(t, st)
-			srv := smtptest.Start(t)
-			tr := &flaky{failures: 2, inner: smtpTransport(srv)}
-			w := mail.NewWorker(st, tr, slog.New(slog.DiscardHandler))
-			w.Backoff = []time.Duration{0, 0, 0}
-			m := &store.OutgoingMail{ID: kizuna.NewID(), TenantID: tenant, Kind: "invitation", To: "sato@mail.example", Subject: "s", Text: "secret body"}
-			if err := st.EnqueueMail(ctx, m); err != nil {
-				t.Fatal(err)
-			}
-			w.RunOnce(ctx)
-			list, _ := st.ListMail(ctx, tenant, "", "", 10)
-			if len(list) != 1 || list[0].Status != store.MailPending || list[0].Attempts != 1 || !strings.Contains(list[0].LastError, "421") {
-				t.Fatalf("after one failure: %+v", list[0])
-			}
-			for i := 0; i < 5 && len(srv.Received()) == 0; i++ {
-				time.Sleep(5 * time.Millisecond)
-				w.RunOnce(ctx)
-			}
-			list, _ = st.ListMail(ctx, tenant, store.MailSent, "", 10)
-			if len(list) != 1 || list[0].Attempts != 3 || list[0].Text != "" || len(srv.Received()) != 1 {
-				t.Fatalf("after delivery: %+v, %d received", list, len(srv.Received()))
-			}
-			// A permanent failure is not retried; an admin can retry it.
-			srv.RejectRcpt = "nobody"
-			bad := &store.OutgoingMail{ID: kizuna.NewID(), TenantID: tenant, Kind: "invitation", To: "nobody@mail.example", Subject: "s", Text: "t"}
-			st.EnqueueMail(ctx, bad)
-			w.RunOnce(ctx)
-			failed, _ := st.ListMail(ctx, tenant, store.MailFailed, "", 10)
-			if len(failed) != 1 || failed[0].ID != bad.ID {
-				t.Fatalf("permanent failure: %+v", failed)
-			}
-			if err := st.RetryMail(ctx, tenant, bad.ID); err != nil {
-				t.Fatal(err)
-			}
-			if err := st.RetryMail(ctx, "another-tenant", bad.ID); !errors.Is(err, kizuna.ErrNotFound) {
-				t.Errorf("retry by another tenant: %v", err)
-			}
-			// Two workers never claim the same mail.
-			st.EnqueueMail(ctx, &store.OutgoingMail{ID: kizuna.NewID(), TenantID: tenant, Kind: "x", To: "a@mail.example", Subject: "s", Text: "t"})
-			a, _ := st.ClaimDueMail(ctx, 10, time.Minute)
-			b, _ := st.ClaimDueMail(ctx, 10, time.Minute)
-			if len(a) != 2 || len(b) != 0 {
-				t.Errorf("claims: %d then %d, want 2 then 0", len(a), len(b))
-			}
-		})
 	}
 }
 

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/store"
@@ -32,12 +34,17 @@ func (db *DB) EnqueueMail(ctx context.Context, m *store.OutgoingMail) error {
 
 // ClaimDueMail implements store.MailQueue. Each row is claimed with its own
 // conditional update, so of two workers racing for a row exactly one
-// changes it, on either engine.
+// changes it, on either engine. Rows are taken in (next_attempt_at, id)
+// order, so two PostgreSQL transactions lock them in the same order and
+// cannot deadlock.
 func (db *DB) ClaimDueMail(ctx context.Context, limit int, lease time.Duration) ([]*store.OutgoingMail, error) {
+	if limit <= 0 {
+		limit = 1
+	}
 	var claimed []*store.OutgoingMail
 	err := db.inTx(ctx, func(tx *Tx) error {
 		rows, err := tx.query(ctx, `SELECT `+mailColumns+` FROM outgoing_mail WHERE status = 'pending' AND next_attempt_at <= ?
-			ORDER BY next_attempt_at LIMIT ?`, millis(tx.now), limit)
+			ORDER BY next_attempt_at, id LIMIT ?`, millis(tx.now), limit)
 		if err != nil {
 			return err
 		}
@@ -82,9 +89,7 @@ func (db *DB) MarkMailSent(ctx context.Context, id string) error {
 
 // MarkMailFailed implements store.MailQueue.
 func (db *DB) MarkMailFailed(ctx context.Context, id, lastError string, retryAt time.Time) error {
-	if len(lastError) > 1000 {
-		lastError = lastError[:1000]
-	}
+	lastError = clipText(lastError, 1000)
 	return db.inTx(ctx, func(tx *Tx) error {
 		status := store.MailPending
 		if retryAt.IsZero() {
@@ -139,4 +144,18 @@ func (db *DB) RetryMail(ctx context.Context, tenantID, id string) error {
 		}
 		return nil
 	})
+}
+
+// clipText makes s valid UTF-8 (PostgreSQL refuses anything else, and a
+// server's error text is not to be trusted) of at most n bytes, cut at a
+// character boundary.
+func clipText(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
