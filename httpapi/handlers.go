@@ -40,7 +40,7 @@ func toPerson(p service.Person) personJSON {
 		out.Domain = kizuna.DisplayDomain(p.DomainName)
 		out.Tenant = &tenantRef{Name: p.TenantName}
 	}
-	if p.Relation == kizuna.RelationInternal {
+	if p.Relation == kizuna.RelationInternal && out.Tenant != nil {
 		out.Tenant.ID = p.TenantID
 		out.Role, out.Status = string(p.Role), string(p.Status)
 		mc := p.MustChangePassword

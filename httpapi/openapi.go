@@ -94,8 +94,17 @@ func buildOpenAPI(routes []Route) []byte {
 			"responses":   map[string]any{},
 		}
 		desc := op.description
-		if len(op.errors) > 0 {
-			desc = strings.TrimSpace(desc + "\n\nError codes: " + strings.Join(op.errors, ", ") + ".")
+		codes := op.errors
+		if rt.Auth == Session {
+			// Every session route can answer these; listing them once per
+			// route keeps each operation self-contained for integrators.
+			codes = append(append([]string{}, codes...), "unauthorized", "invalid_session", "password_change_required")
+		}
+		if op.request != nil || op.rawBody != "" {
+			codes = append(codes, "invalid_json", "unknown_field", "invalid_type", "body_too_large")
+		}
+		if len(codes) > 0 {
+			desc = strings.TrimSpace(desc + "\n\nError codes: " + strings.Join(codes, ", ") + ".")
 		}
 		if desc != "" {
 			o["description"] = desc
@@ -186,6 +195,27 @@ func operationID(method, path string) string {
 
 var timeType = reflect.TypeOf(time.Time{})
 
+var (
+	roles     = []string{string(kizuna.RoleOwner), string(kizuna.RoleAdmin), string(kizuna.RoleMember)}
+	relations = []string{string(kizuna.RelationInternal), string(kizuna.RelationExternalMember), string(kizuna.RelationExternalPersonal)}
+)
+
+// enums lists the closed sets of values of string fields, by schema and
+// JSON name.
+var enums = map[string][]string{
+	"Person.relation":          relations,
+	"Person.role":              roles,
+	"Person.kind":              {string(kizuna.KindMember), string(kizuna.KindPersonal)},
+	"Person.status":            {string(kizuna.StatusActive), string(kizuna.StatusSuspended), string(kizuna.StatusDeleted)},
+	"AddMemberRequest.role":    roles,
+	"UpdateMemberRequest.role": roles,
+	"SheetRequest.format":      {"html", "pdf", "csv"},
+	"SheetRequest.lang":        {"ja", "en"},
+	"ImportJob.state":          {"running", "done", "failed"},
+	"OutgoingMail.status":      {"pending", "sent", "failed"},
+	"RowError.code":            nil, // open set: see csvimport's Code constants
+}
+
 // schemaOf describes a Go type as a JSON schema, registering named structs
 // under components.schemas. Request bodies refuse unknown fields, as the
 // server does.
@@ -219,7 +249,7 @@ func schemaOf(t reflect.Type, schemas map[string]any, request bool) map[string]a
 		schemas[name] = map[string]any{} // placeholder against recursion
 		props := map[string]any{}
 		var required []string
-		addFields(t, schemas, request, props, &required)
+		addFields(name, t, schemas, request, props, &required)
 		s := map[string]any{"type": "object", "properties": props}
 		if len(required) > 0 {
 			sort.Strings(required)
@@ -233,7 +263,7 @@ func schemaOf(t reflect.Type, schemas map[string]any, request bool) map[string]a
 	return map[string]any{"$ref": "#/components/schemas/" + name}
 }
 
-func addFields(t reflect.Type, schemas map[string]any, request bool, props map[string]any, required *[]string) {
+func addFields(schema string, t reflect.Type, schemas map[string]any, request bool, props map[string]any, required *[]string) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -247,14 +277,18 @@ func addFields(t reflect.Type, schemas map[string]any, request bool, props map[s
 				et = et.Elem()
 			}
 			if et.Kind() == reflect.Struct {
-				addFields(et, schemas, request, props, required)
+				addFields(schema, et, schemas, request, props, required)
 				continue
 			}
 		}
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = schemaOf(f.Type, schemas, request)
+		fs := schemaOf(f.Type, schemas, request)
+		if values := enums[schema+"."+name]; values != nil && fs["type"] == "string" {
+			fs["enum"] = values
+		}
+		props[name] = fs
 		optional := strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero") || f.Type.Kind() == reflect.Pointer
 		if !optional {
 			*required = append(*required, name)

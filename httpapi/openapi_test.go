@@ -46,6 +46,13 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	if err := doc.Validate(context.Background()); err != nil {
 		t.Fatalf("the document is not valid OpenAPI 3: %v", err)
 	}
+	person := doc.Components.Schemas["Person"]
+	if person == nil || len(person.Value.Properties["relation"].Value.Enum) != 3 || len(person.Value.Properties["role"].Value.Enum) != 3 {
+		t.Error("Person does not list the relations and roles as enums")
+	}
+	if mail := doc.Components.Schemas["OutgoingMail"]; mail == nil || len(mail.Value.Properties["kind"].Value.Enum) != 0 {
+		t.Error("OutgoingMail.kind must stay an open string")
+	}
 	for key, rt := range routes {
 		method, _, _ := strings.Cut(key, " ")
 		item := doc.Paths.Find(rt.Path)
