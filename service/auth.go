@@ -346,11 +346,8 @@ func (s *AuthService) Me(ctx context.Context) (*Person, *kizuna.Session, error) 
 	if a == nil {
 		return nil, nil, errSignInRequired
 	}
-	people, err := s.people(ctx, a.Account, a.Account)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &people[0], a.Session, nil
+	p := self(a.Account)
+	return &p, a.Session, nil
 }
 
 // ChangePassword sets the actor's password. The current one must be given;

@@ -332,11 +332,7 @@ func (s *MemberService) Get(ctx context.Context, id string) (*Person, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.people(ctx, actor.Account, a)
-	if err != nil {
-		return nil, err
-	}
-	return &p[0], nil
+	return s.person(ctx, actor.Account, a)
 }
 
 // Lookup finds a person by their exact sign-in ID ("sato@partner.example"
@@ -359,11 +355,7 @@ func (s *MemberService) Lookup(ctx context.Context, id string) (*Person, error) 
 	if a.Status != kizuna.StatusActive {
 		return nil, kizuna.NotFound("Account")
 	}
-	p, err := s.people(ctx, actor.Account, a)
-	if err != nil {
-		return nil, err
-	}
-	return &p[0], nil
+	return s.person(ctx, actor.Account, a)
 }
 
 // MemberUpdate changes the fields that are set.
@@ -421,11 +413,7 @@ func (s *MemberService) Update(ctx context.Context, id string, in MemberUpdate) 
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.people(ctx, actor.Account, a)
-	if err != nil {
-		return nil, err
-	}
-	return &p[0], nil
+	return s.person(ctx, actor.Account, a)
 }
 
 func (s *MemberService) keepAnOwner(ctx context.Context, tenantID string) error {
@@ -485,11 +473,7 @@ func (s *MemberService) setStatus(ctx context.Context, id string, status kizuna.
 	}
 	actions := map[kizuna.AccountStatus]string{kizuna.StatusActive: "member.restore", kizuna.StatusSuspended: "member.suspend", kizuna.StatusDeleted: "member.delete"}
 	s.audit(ctx, &kizuna.AuditEntry{TenantID: actor.Account.TenantID, ActorID: actor.Account.ID, Action: actions[status], TargetID: a.ID, Target: a.Address()})
-	p, err := s.people(ctx, actor.Account, a)
-	if err != nil {
-		return nil, err
-	}
-	return &p[0], nil
+	return s.person(ctx, actor.Account, a)
 }
 
 // cleanMail validates an optional contact address: a bare address, at

@@ -181,3 +181,12 @@ func (d *deps) people(ctx context.Context, viewer *kizuna.Account, accounts ...*
 	}
 	return out, nil
 }
+
+// person classifies one account relative to viewer.
+func (d *deps) person(ctx context.Context, viewer, a *kizuna.Account) (*Person, error) {
+	p, err := d.people(ctx, viewer, a)
+	if err != nil {
+		return nil, err
+	}
+	return &p[0], nil
+}
