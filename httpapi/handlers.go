@@ -248,6 +248,23 @@ func (s *Server) addDomain(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+type renameDomainRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) renameDomain(w http.ResponseWriter, r *http.Request) error {
+	var req renameDomainRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	d, err := s.svc.Domains.Rename(r.Context(), r.PathValue("id"), req.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toDomain(*d))
+	return nil
+}
+
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	limit, err := queryInt(r, "limit")
 	if err != nil {

@@ -102,6 +102,7 @@ func (s *Server) routeTable() []Route {
 		{"PATCH", "/api/v1/tenant/settings", Session, s.updateSettings},
 		{"GET", "/api/v1/domains", Session, s.listDomains},
 		{"POST", "/api/v1/domains", Session, s.addDomain},
+		{"PATCH", "/api/v1/domains/{id}", Session, s.renameDomain},
 
 		{"GET", "/api/v1/members", Session, s.listMembers},
 		{"POST", "/api/v1/members", Session, s.addMember},

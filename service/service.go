@@ -32,6 +32,9 @@ type Config struct {
 	SignInURL string
 	// Now is the clock; nil means time.Now. Tests move it forward.
 	Now func() time.Time
+	// DomainGracePeriod is how long a renamed domain's former name signs
+	// in and stays reserved; 0 means 30 days.
+	DomainGracePeriod time.Duration
 	// Mailer is woken when mail is queued; nil means nobody listens (the
 	// mail waits for the next poll).
 	Mailer Notifier
@@ -65,6 +68,9 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 	}
 	if cfg.PasswordChangeTTL == 0 {
 		cfg.PasswordChangeTTL = 15 * time.Minute
+	}
+	if cfg.DomainGracePeriod == 0 {
+		cfg.DomainGracePeriod = 30 * 24 * time.Hour
 	}
 	if cfg.MaxAccountsPerClient == 0 {
 		cfg.MaxAccountsPerClient = 5

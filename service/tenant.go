@@ -259,3 +259,22 @@ func (s *DomainService) Add(ctx context.Context, name string) (*kizuna.Domain, e
 	}
 	return d, nil
 }
+
+// Rename renames one of the actor's tenant's domains (admins only, R12):
+// every member ID x@old becomes x@new at once, in one row. The old name
+// still signs in during the grace period and stays reserved meanwhile;
+// rooms, history and sessions are untouched. Errors: not_found; invalid
+// "invalid_domain"; conflict "domain_taken".
+func (s *DomainService) Rename(ctx context.Context, id, newName string) (*kizuna.Domain, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	canonical, err := kizuna.NormalizeDomain(newName)
+	if err != nil {
+		return nil, err
+	}
+	audit := &kizuna.AuditEntry{ID: kizuna.NewID(), TenantID: a.Account.TenantID, ActorID: a.Account.ID, Action: "domain.rename",
+		TargetID: id, Target: canonical, Details: fmt.Sprintf("renamed to %s; the former name signs in until the grace period ends", canonical)}
+	return s.store.RenameDomain(ctx, a.Account.TenantID, id, canonical, s.now().Add(s.cfg.DomainGracePeriod), audit)
+}

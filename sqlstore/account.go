@@ -157,6 +157,15 @@ func (db *DB) AccountByAddress(ctx context.Context, local, domain string) (*kizu
 		// "kind = 'member'" lets the engine use the partial unique index
 		// on (domain_id, local) instead of scanning the whole domain.
 		row = db.queryRow(ctx, accountSelect+`WHERE d.name = ? AND a.local = ? AND a.kind = 'member' AND a.status <> 'deleted'`, domain, local)
+		a, err := scanAccount(row)
+		if errors.Is(err, sql.ErrNoRows) {
+			// A renamed domain's former name still signs in during its
+			// grace period.
+			row = db.queryRow(ctx, accountSelect+`WHERE a.domain_id = (SELECT domain_id FROM domain_aliases WHERE name = ? AND expires_at > ?)
+				AND a.local = ? AND a.kind = 'member' AND a.status <> 'deleted'`, domain, millis(db.Now()), local)
+		} else {
+			return a, db.mapErr(err)
+		}
 	}
 	a, err := scanAccount(row)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -5,11 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/kizuna-chat/kizuna"
 )
 
 func insertDomain(ctx context.Context, tx *Tx, d *kizuna.Domain) error {
+	if err := checkNotReserved(ctx, tx, d.Name, ""); err != nil {
+		return err
+	}
 	d.CreatedAt = tx.now
 	_, err := tx.exec(ctx, `INSERT INTO domains (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)`,
 		d.ID, d.TenantID, d.Name, millis(tx.now))
@@ -100,4 +104,70 @@ func (db *DB) DomainOwners(ctx context.Context, domainIDs []string) (map[string]
 		}
 	}
 	return out, nil
+}
+
+// checkNotReserved refuses a name that is a live former name of a domain
+// other than exceptDomainID.
+func checkNotReserved(ctx context.Context, tx *Tx, name, exceptDomainID string) error {
+	var holder string
+	err := tx.queryRow(ctx, `SELECT domain_id FROM domain_aliases WHERE name = ? AND expires_at > ?`, name, millis(tx.now)).Scan(&holder)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && holder == exceptDomainID) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return kizuna.Errorf(kizuna.ErrConflict, "domain_taken", "The domain %s was renamed recently and stays reserved during its grace period.", kizuna.DisplayDomain(name))
+}
+
+// RenameDomain implements store.Domains. It touches the domain's row and
+// one alias row, whatever the number of members: IDs refer to the domain.
+func (db *DB) RenameDomain(ctx context.Context, tenantID, domainID, newName string, graceUntil time.Time, audit *kizuna.AuditEntry) (*kizuna.Domain, error) {
+	var d *kizuna.Domain
+	err := db.inTx(ctx, func(tx *Tx) error {
+		// Lock the row first, so concurrent renames of one domain run one
+		// after the other (PostgreSQL row lock; SQLite has one writer).
+		if _, err := tx.exec(ctx, `UPDATE domains SET name = name WHERE id = ? AND tenant_id = ?`, domainID, tenantID); err != nil {
+			return err
+		}
+		var err error
+		d, err = scanDomain(tx.queryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE id = ? AND tenant_id = ?`, domainID, tenantID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return kizuna.NotFound("Domain")
+		}
+		if err != nil {
+			return err
+		}
+		if d.Name == newName {
+			return nil
+		}
+		if err := checkNotReserved(ctx, tx, newName, domainID); err != nil {
+			return err
+		}
+		old := d.Name
+		// The new name may be one of this domain's former names: it stops
+		// being an alias. Expired aliases of the old name are replaced.
+		if _, err := tx.exec(ctx, `DELETE FROM domain_aliases WHERE name = ? OR (name = ? AND expires_at <= ?)`, newName, old, millis(tx.now)); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE domains SET name = ? WHERE id = ?`, newName, domainID); err != nil {
+			if tx.db.dialect.IsUniqueViolation(err) {
+				return kizuna.Errorf(kizuna.ErrConflict, "domain_taken", "The domain %s is already in use.", kizuna.DisplayDomain(newName))
+			}
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO domain_aliases (name, domain_id, expires_at, created_at) VALUES (?, ?, ?, ?)`,
+			old, domainID, millis(graceUntil), millis(tx.now)); err != nil {
+			return err
+		}
+		d.Name = newName
+		if audit != nil {
+			return insertAudit(ctx, tx, audit)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }

@@ -69,6 +69,13 @@ type Domains interface {
 	Domains(ctx context.Context, tenantID string) ([]kizuna.Domain, error)
 	// DomainByName returns the domain with a canonical name. Errors: not_found.
 	DomainByName(ctx context.Context, name string) (*kizuna.Domain, error)
+	// RenameDomain renames a domain of a tenant in one transaction: the old
+	// name becomes an alias that signs in and stays reserved until
+	// graceUntil, and the audit entry is written with the change.
+	// Renaming back to a reserved former name of the same domain is
+	// allowed. Errors: not_found; conflict "domain_taken" (owned or
+	// reserved by another domain).
+	RenameDomain(ctx context.Context, tenantID, domainID, newName string, graceUntil time.Time, audit *kizuna.AuditEntry) (*kizuna.Domain, error)
 	// DomainOwners returns the current owner of each given domain ID;
 	// unknown IDs are absent from the map.
 	DomainOwners(ctx context.Context, domainIDs []string) (map[string]kizuna.DomainOwner, error)
@@ -107,7 +114,8 @@ type Accounts interface {
 	// tenant; for session checks only. Errors: not_found.
 	AccountByID(ctx context.Context, id string) (*kizuna.Account, error)
 	// AccountByAddress finds the live account with a sign-in ID: domain ""
-	// means a personal handle. Errors: not_found.
+	// means a personal handle. A renamed domain's former name finds its
+	// members until the alias expires. Errors: not_found.
 	AccountByAddress(ctx context.Context, local, domain string) (*kizuna.Account, error)
 	// Credential returns an account's current credential. Errors: not_found.
 	Credential(ctx context.Context, accountID string) (kizuna.Credential, error)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/password"
@@ -179,4 +180,37 @@ func addMembers(tb testing.TB, st store.Store, tenantID string, d *kizuna.Domain
 		}
 	}
 	return out
+}
+
+// BenchRenameDomain renames a domain of 100,000 members back and forth: a
+// rename touches the domain's row and one alias row, whatever the number
+// of members (R12), so the time per op must not grow with them.
+func BenchRenameDomain(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	b.StopTimer()
+	names := []string{"rename-a.example", "rename-b.example"}
+	var d *kizuna.Domain
+	for _, n := range names {
+		if found, err := st.DomainByName(ctx, n); err == nil {
+			d = found
+		}
+	}
+	if d == nil {
+		t := createTenant(b, st, "Rename Co", names[0])
+		addMembers(b, st, t.Tenant.ID, t.Domain, "r", BenchMembers)
+		d = t.Domain
+	}
+	grace := time.Now().Add(30 * 24 * time.Hour)
+	b.StartTimer()
+	for i := 0; i < b.N; i++ {
+		next := names[0]
+		if d.Name == names[0] {
+			next = names[1]
+		}
+		renamed, err := st.RenameDomain(ctx, d.TenantID, d.ID, next, grace, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d = renamed
+	}
 }

@@ -37,6 +37,9 @@ type Config struct {
 	// (smtp://user:password@host:587?tls=starttls&from=addr); empty means
 	// the file outbox in DataDir/outbox (KIZUNA_SMTP_URL).
 	SMTPURL string
+	// DomainGrace is how long a renamed domain's former name signs in and
+	// stays reserved (KIZUNA_DOMAIN_GRACE).
+	DomainGrace time.Duration
 	// MaxAccountsPerClient is how many accounts one client may hold
 	// (KIZUNA_MAX_ACCOUNTS_PER_CLIENT).
 	MaxAccountsPerClient int
@@ -54,6 +57,7 @@ func DefaultConfig() Config {
 		SQLiteSynchronous:    "NORMAL",
 		SessionTTL:           30 * 24 * time.Hour,
 		MaxAccountsPerClient: 5,
+		DomainGrace:          30 * 24 * time.Hour,
 		ShutdownTimeout:      15 * time.Second,
 		LogFormat:            "json",
 	}
@@ -84,6 +88,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("KIZUNA_MAX_ACCOUNTS_PER_CLIENT: want a number, got %q", v)
 		}
 		c.MaxAccountsPerClient = n
+	}
+	if v := getenv("KIZUNA_DOMAIN_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("KIZUNA_DOMAIN_GRACE: %w", err)
+		}
+		c.DomainGrace = d
 	}
 	if v := getenv("KIZUNA_SESSION_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -124,6 +135,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxAccountsPerClient < 1 || c.MaxAccountsPerClient > 100 {
 		errs = append(errs, fmt.Errorf("KIZUNA_MAX_ACCOUNTS_PER_CLIENT must be between 1 and 100"))
+	}
+	if c.DomainGrace < time.Minute {
+		errs = append(errs, errors.New("KIZUNA_DOMAIN_GRACE must be at least a minute"))
 	}
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, errors.New("the session lifetime must be at least a minute"))

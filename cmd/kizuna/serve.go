@@ -102,7 +102,7 @@ func (m *Main) Run(ctx context.Context) error {
 	worker := mail.NewWorker(st, transport, m.Logger)
 	hasher := password.NewHasher(password.OWASP, 0)
 	m.Services = service.New(st, hasher, service.Config{OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL,
-		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient, Mailer: worker}, m.Logger)
+		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient, Mailer: worker, DomainGracePeriod: m.Config.DomainGrace}, m.Logger)
 	jobCtx, stop := context.WithCancel(context.Background())
 	m.stopJobs = stop
 	m.jobs.Add(1)

@@ -1,0 +1,115 @@
+package httpapi_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kizuna-chat/kizuna/internal/testdb"
+	"github.com/kizuna-chat/kizuna/service"
+)
+
+func TestDomainRename(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			now := time.Now()
+			var mu sync.Mutex
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			w := newWorld(t, eng.Open, func(c *service.Config) { c.Now = clock; c.DomainGracePeriod = 48 * time.Hour })
+			w.store.Now = clock
+			var dept struct{ ID string }
+			for _, d := range domainsOf(t, w, "owner") {
+				if d.Name == "dept.acme.example" {
+					dept.ID = d.ID
+				}
+			}
+			before := w.must("member", "GET", "/api/v1/me", "", 200)
+			w.must("owner", "PATCH", "/api/v1/domains/"+dept.ID, `{"name":"Sales.Acme.example"}`, 200)
+			// Every ID moved at once; the live session goes on.
+			me := w.must("member", "GET", "/api/v1/me", "", 200)
+			if !strings.Contains(me, `"sign_in_id":"sato@sales.acme.example"`) || strings.Contains(me, "dept.acme.example") {
+				t.Errorf("after rename: %s (before: %s)", me, before)
+			}
+			// The former ID still signs in during the grace period, the new one too.
+			w.signIn("old", "sato@dept.acme.example", "a fine new passphrase")
+			w.signIn("new", "sato@sales.acme.example", "a fine new passphrase")
+			w.run(t, []scenario{
+				{"lookup by former ID", "owner", "GET", "/api/v1/people/lookup?id=sato@dept.acme.example", "", 200, []string{`"sato@sales.acme.example"`}, nil},
+				{"former name reserved for others", "other_admin", "POST", "/api/v1/domains", `{"name":"dept.acme.example"}`, 409, []string{`"domain_taken"`}, nil},
+				{"rename onto another tenant's domain", "owner", "PATCH", "/api/v1/domains/" + dept.ID, `{"name":"partner.example"}`, 409, []string{`"domain_taken"`}, nil},
+				{"rename another tenant's domain", "other_admin", "PATCH", "/api/v1/domains/" + dept.ID, `{"name":"x.example"}`, 404, nil, nil},
+				{"member renames", "member", "PATCH", "/api/v1/domains/" + dept.ID, `{"name":"x.example"}`, 403, []string{`"admin_required"`}, nil},
+				{"invalid name", "owner", "PATCH", "/api/v1/domains/" + dept.ID, `{"name":"-x.example"}`, 422, []string{`"invalid_domain"`}, nil},
+				{"unknown domain", "owner", "PATCH", "/api/v1/domains/01HZZZZZZZZZZZZZZZZZZZZZZZ", `{"name":"y.example"}`, 404, nil, nil},
+			})
+			audit := w.must("owner", "GET", "/api/v1/audit?action=domain.rename", "", 200)
+			if !strings.Contains(audit, `"target":"sales.acme.example"`) {
+				t.Errorf("audit: %s", audit)
+			}
+			// After the grace period the former ID stops working and the
+			// name is free for anyone.
+			mu.Lock()
+			now = now.Add(49 * time.Hour)
+			mu.Unlock()
+			w.must("", "POST", "/api/v1/login", `{"id":"sato@dept.acme.example","password":"a fine new passphrase"}`, 401)
+			w.signIn("new2", "sato@sales.acme.example", "a fine new passphrase")
+			w.must("other_admin", "POST", "/api/v1/domains", `{"name":"dept.acme.example"}`, 201)
+		})
+	}
+}
+
+func TestConcurrentDomainRenames(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			w := newWorld(t, eng.Open)
+			var id string
+			for _, d := range domainsOf(t, w, "owner") {
+				if d.Name == "dept.acme.example" {
+					id = d.ID
+				}
+			}
+			var wg sync.WaitGroup
+			statuses := make([]int, 6)
+			for i := range statuses {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					statuses[i], _ = w.do("owner", "PATCH", "/api/v1/domains/"+id, `{"name":"r`+string(rune('a'+i))+`.acme.example"}`)
+				}()
+			}
+			wg.Wait()
+			for i, st := range statuses {
+				if st != 200 {
+					t.Errorf("rename %d: status %d", i, st)
+				}
+			}
+			// One name won; the member has exactly one current ID, and
+			// every former name still reaches the same account.
+			var me struct {
+				Account struct {
+					SignInID string `json:"sign_in_id"`
+				}
+			}
+			w.decode(w.must("member", "GET", "/api/v1/me", "", 200), &me)
+			if !strings.HasSuffix(me.Account.SignInID, ".acme.example") || !strings.HasPrefix(me.Account.SignInID, "sato@r") {
+				t.Errorf("current ID %q", me.Account.SignInID)
+			}
+			for i := range statuses {
+				w.signIn("x", "sato@r"+string(rune('a'+i))+".acme.example", "a fine new passphrase")
+			}
+			w.signIn("x", "sato@dept.acme.example", "a fine new passphrase")
+		})
+	}
+}
+
+type domainRow struct {
+	ID   string
+	Name string
+}
+
+func domainsOf(t *testing.T, w *world, actor string) []domainRow {
+	var list struct{ Items []domainRow }
+	w.decode(w.must(actor, "GET", "/api/v1/domains", "", 200), &list)
+	return list.Items
+}
