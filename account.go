@@ -45,6 +45,10 @@ type Domain struct {
 	TenantID  string    `json:"tenant_id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// VerificationToken is what a DNS TXT record must hold to prove the
+	// tenant controls the name; VerifiedAt is when that was last proven.
+	VerificationToken string
+	VerifiedAt        time.Time
 }
 
 // AccountKind tells a tenant member from a personal (consumer) account.

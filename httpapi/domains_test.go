@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -112,4 +114,53 @@ func domainsOf(t *testing.T, w *world, actor string) []domainRow {
 	var list struct{ Items []domainRow }
 	w.decode(w.must(actor, "GET", "/api/v1/domains", "", 200), &list)
 	return list.Items
+}
+
+// fakeDNS answers TXT lookups from a map: there is no DNS to ask here.
+type fakeDNS struct {
+	mu      sync.Mutex
+	records map[string][]string
+}
+
+func (f *fakeDNS) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.records[name]; ok {
+		return r, nil
+	}
+	return nil, errors.New("no such host")
+}
+
+func TestDomainVerification(t *testing.T) {
+	dns := &fakeDNS{records: map[string][]string{}}
+	w := newWorld(t, testdb.SQLite, func(c *service.Config) { c.Resolver = dns })
+	var d struct {
+		ID                 string
+		VerificationRecord string `json:"verification_record"`
+	}
+	w.decode(w.must("owner", "POST", "/api/v1/domains", `{"name":"verify.example"}`, 201), &d)
+	if !strings.HasPrefix(d.VerificationRecord, "kizuna-verification=") {
+		t.Fatalf("record %q", d.VerificationRecord)
+	}
+	w.run(t, []scenario{
+		{"no record yet", "owner", "POST", "/api/v1/domains/" + d.ID + "/verify", "", 422, []string{`"verification_failed"`}, nil},
+		{"member verifies", "member", "POST", "/api/v1/domains/" + d.ID + "/verify", "", 403, []string{`"admin_required"`}, nil},
+		{"other tenant verifies", "other_admin", "POST", "/api/v1/domains/" + d.ID + "/verify", "", 404, nil, nil},
+	})
+	dns.mu.Lock()
+	dns.records["verify.example"] = []string{"v=spf1 -all", "kizuna-verification=wrong"}
+	dns.mu.Unlock()
+	w.must("owner", "POST", "/api/v1/domains/"+d.ID+"/verify", "", 422)
+	dns.mu.Lock()
+	dns.records["verify.example"] = append(dns.records["verify.example"], d.VerificationRecord)
+	dns.mu.Unlock()
+	body := w.must("owner", "POST", "/api/v1/domains/"+d.ID+"/verify", "", 200)
+	if !strings.Contains(body, `"verified_at"`) {
+		t.Errorf("verified: %s", body)
+	}
+	// Without a resolver the server says so.
+	w2 := newWorld(t, testdb.SQLite)
+	var d2 struct{ ID string }
+	w2.decode(w2.must("owner", "POST", "/api/v1/domains", `{"name":"verify.example"}`, 201), &d2)
+	w2.must("owner", "POST", "/api/v1/domains/"+d2.ID+"/verify", "", 403)
 }

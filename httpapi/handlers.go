@@ -62,10 +62,23 @@ type domainJSON struct {
 	Name        string    `json:"name"`
 	DisplayName string    `json:"display_name"`
 	CreatedAt   time.Time `json:"created_at"`
+	// VerificationRecord is the DNS TXT record that proves control.
+	VerificationRecord string     `json:"verification_record"`
+	VerifiedAt         *time.Time `json:"verified_at,omitempty"`
 }
 
 func toDomain(d kizuna.Domain) domainJSON {
-	return domainJSON{ID: d.ID, Name: d.Name, DisplayName: kizuna.DisplayDomain(d.Name), CreatedAt: d.CreatedAt}
+	return domainJSON{ID: d.ID, Name: d.Name, DisplayName: kizuna.DisplayDomain(d.Name), CreatedAt: d.CreatedAt,
+		VerificationRecord: service.VerificationRecord(&d), VerifiedAt: optTime(d.VerifiedAt)}
+}
+
+func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.svc.Domains.Verify(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toDomain(*d))
+	return nil
 }
 
 // newTenantRequest creates a tenant with its first domain and owner.

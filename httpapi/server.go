@@ -103,6 +103,7 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/api/v1/domains", Session, s.listDomains},
 		{"POST", "/api/v1/domains", Session, s.addDomain},
 		{"PATCH", "/api/v1/domains/{id}", Session, s.renameDomain},
+		{"POST", "/api/v1/domains/{id}/verify", Session, s.verifyDomain},
 
 		{"GET", "/api/v1/members", Session, s.listMembers},
 		{"POST", "/api/v1/members", Session, s.addMember},

@@ -32,6 +32,9 @@ type Config struct {
 	SignInURL string
 	// Now is the clock; nil means time.Now. Tests move it forward.
 	Now func() time.Time
+	// Resolver, when set, lets admins verify domains through DNS TXT
+	// records.
+	Resolver TXTResolver
 	// DomainGracePeriod is how long a renamed domain's former name signs
 	// in and stays reserved; 0 means 30 days.
 	DomainGracePeriod time.Duration

@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/password"
@@ -126,7 +128,7 @@ func (s *TenantService) create(ctx context.Context, in NewTenant) (*CreatedTenan
 		return nil, err
 	}
 	t := &kizuna.Tenant{ID: kizuna.NewID(), Name: name, Settings: kizuna.DefaultTenantSettings}
-	d := &kizuna.Domain{ID: kizuna.NewID(), TenantID: t.ID, Name: domain}
+	d := &kizuna.Domain{ID: kizuna.NewID(), TenantID: t.ID, Name: domain, VerificationToken: randomToken()}
 	owner := &kizuna.Account{
 		ID: kizuna.NewID(), Kind: kizuna.KindMember, Local: local, DisplayName: display,
 		Role: kizuna.RoleOwner, Status: kizuna.StatusActive, MustChangePassword: generated != "",
@@ -253,7 +255,7 @@ func (s *DomainService) Add(ctx context.Context, name string) (*kizuna.Domain, e
 	if err != nil {
 		return nil, err
 	}
-	d := &kizuna.Domain{ID: kizuna.NewID(), TenantID: a.Account.TenantID, Name: canonical}
+	d := &kizuna.Domain{ID: kizuna.NewID(), TenantID: a.Account.TenantID, Name: canonical, VerificationToken: randomToken()}
 	if err := s.store.AddDomain(ctx, d); err != nil {
 		return nil, err
 	}
@@ -277,4 +279,50 @@ func (s *DomainService) Rename(ctx context.Context, id, newName string) (*kizuna
 	audit := &kizuna.AuditEntry{ID: kizuna.NewID(), TenantID: a.Account.TenantID, ActorID: a.Account.ID, Action: "domain.rename",
 		TargetID: id, Target: canonical, Details: fmt.Sprintf("renamed to %s; the former name signs in until the grace period ends", canonical)}
 	return s.store.RenameDomain(ctx, a.Account.TenantID, id, canonical, s.now().Add(s.cfg.DomainGracePeriod), audit)
+}
+
+// TXTResolver looks up DNS TXT records. Production uses net.Resolver;
+// tests use a fake, since there is no DNS to ask.
+type TXTResolver interface {
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+}
+
+// VerificationRecord is the TXT record value that proves control of a
+// domain.
+func VerificationRecord(d *kizuna.Domain) string { return "kizuna-verification=" + d.VerificationToken }
+
+// Verify checks that the domain's DNS holds its verification TXT record
+// (admins only). Errors: forbidden "verification_unavailable" when the
+// server has no resolver; invalid "verification_failed" when the record is
+// missing or DNS does not answer; not_found.
+func (s *DomainService) Verify(ctx context.Context, id string) (*kizuna.Domain, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.store.Domain(ctx, a.Account.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Resolver == nil {
+		return nil, kizuna.Errorf(kizuna.ErrForbidden, "verification_unavailable", "This server does not verify domains through DNS (KIZUNA_DNS_VERIFY is off).")
+	}
+	lookupCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	records, err := s.cfg.Resolver.LookupTXT(lookupCtx, d.Name)
+	want := VerificationRecord(d)
+	for _, r := range records {
+		if strings.TrimSpace(r) == want {
+			d, err := s.store.MarkDomainVerified(ctx, a.Account.TenantID, id)
+			if err != nil {
+				return nil, err
+			}
+			s.audit(ctx, &kizuna.AuditEntry{TenantID: a.Account.TenantID, ActorID: a.Account.ID, Action: "domain.verify", TargetID: d.ID, Target: d.Name})
+			return d, nil
+		}
+	}
+	if err != nil {
+		return nil, kizuna.Errorf(kizuna.ErrInvalid, "verification_failed", "DNS did not answer for %s; try again later.", kizuna.DisplayDomain(d.Name))
+	}
+	return nil, kizuna.Errorf(kizuna.ErrInvalid, "verification_failed", "No TXT record %q was found at %s; add it and try again (DNS changes can take a while).", want, kizuna.DisplayDomain(d.Name))
 }

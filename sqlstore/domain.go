@@ -15,8 +15,8 @@ func insertDomain(ctx context.Context, tx *Tx, d *kizuna.Domain) error {
 		return err
 	}
 	d.CreatedAt = tx.now
-	_, err := tx.exec(ctx, `INSERT INTO domains (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)`,
-		d.ID, d.TenantID, d.Name, millis(tx.now))
+	_, err := tx.exec(ctx, `INSERT INTO domains (id, tenant_id, name, created_at, verification_token) VALUES (?, ?, ?, ?, ?)`,
+		d.ID, d.TenantID, d.Name, millis(tx.now), d.VerificationToken)
 	if err != nil && tx.db.dialect.IsUniqueViolation(err) {
 		return kizuna.Errorf(kizuna.ErrConflict, "domain_taken", "The domain %s is already in use.", kizuna.DisplayDomain(d.Name))
 	}
@@ -31,15 +31,15 @@ func (db *DB) AddDomain(ctx context.Context, d *kizuna.Domain) error {
 	return db.inTx(ctx, func(tx *Tx) error { return insertDomain(ctx, tx, d) })
 }
 
-const domainColumns = `id, tenant_id, name, created_at`
+const domainColumns = `id, tenant_id, name, created_at, verification_token, verified_at`
 
 func scanDomain(row interface{ Scan(...any) error }) (*kizuna.Domain, error) {
 	var d kizuna.Domain
-	var created int64
-	if err := row.Scan(&d.ID, &d.TenantID, &d.Name, &created); err != nil {
+	var created, verified int64
+	if err := row.Scan(&d.ID, &d.TenantID, &d.Name, &created, &d.VerificationToken, &verified); err != nil {
 		return nil, err
 	}
-	d.CreatedAt = fromMillis(created)
+	d.CreatedAt, d.VerifiedAt = fromMillis(created), fromOptMillis(verified)
 	return &d, nil
 }
 
@@ -170,4 +170,30 @@ func (db *DB) RenameDomain(ctx context.Context, tenantID, domainID, newName stri
 		return nil, err
 	}
 	return d, nil
+}
+
+// MarkDomainVerified implements store.Domains.
+func (db *DB) MarkDomainVerified(ctx context.Context, tenantID, domainID string) (*kizuna.Domain, error) {
+	var d *kizuna.Domain
+	err := db.inTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE domains SET verified_at = ? WHERE id = ? AND tenant_id = ?`, millis(tx.now), domainID, tenantID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return kizuna.NotFound("Domain")
+		}
+		d, err = scanDomain(tx.queryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE id = ?`, domainID))
+		return err
+	})
+	return d, err
+}
+
+// Domain implements store.Domains.
+func (db *DB) Domain(ctx context.Context, tenantID, domainID string) (*kizuna.Domain, error) {
+	d, err := scanDomain(db.queryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE id = ? AND tenant_id = ?`, domainID, tenantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kizuna.NotFound("Domain")
+	}
+	return d, db.mapErr(err)
 }

@@ -67,6 +67,11 @@ type Domains interface {
 	AddDomain(ctx context.Context, d *kizuna.Domain) error
 	// Domains lists a tenant's domains by name.
 	Domains(ctx context.Context, tenantID string) ([]kizuna.Domain, error)
+	// Domain returns a domain of a tenant. Errors: not_found.
+	Domain(ctx context.Context, tenantID, domainID string) (*kizuna.Domain, error)
+	// MarkDomainVerified records that the domain's TXT record was found
+	// now. Errors: not_found.
+	MarkDomainVerified(ctx context.Context, tenantID, domainID string) (*kizuna.Domain, error)
 	// DomainByName returns the domain with a canonical name. Errors: not_found.
 	DomainByName(ctx context.Context, name string) (*kizuna.Domain, error)
 	// RenameDomain renames a domain of a tenant in one transaction: the old

@@ -37,6 +37,9 @@ type Config struct {
 	// (smtp://user:password@host:587?tls=starttls&from=addr); empty means
 	// the file outbox in DataDir/outbox (KIZUNA_SMTP_URL).
 	SMTPURL string
+	// DNSVerify lets admins verify domains through DNS TXT records with
+	// the system resolver (KIZUNA_DNS_VERIFY).
+	DNSVerify bool
 	// DomainGrace is how long a renamed domain's former name signs in and
 	// stays reserved (KIZUNA_DOMAIN_GRACE).
 	DomainGrace time.Duration
@@ -88,6 +91,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("KIZUNA_MAX_ACCOUNTS_PER_CLIENT: want a number, got %q", v)
 		}
 		c.MaxAccountsPerClient = n
+	}
+	if v := getenv("KIZUNA_DNS_VERIFY"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("KIZUNA_DNS_VERIFY: want true or false, got %q", v)
+		}
+		c.DNSVerify = b
 	}
 	if v := getenv("KIZUNA_DOMAIN_GRACE"); v != "" {
 		d, err := time.ParseDuration(v)

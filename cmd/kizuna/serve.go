@@ -100,8 +100,12 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	worker := mail.NewWorker(st, transport, m.Logger)
+	var resolver service.TXTResolver
+	if m.Config.DNSVerify {
+		resolver = net.DefaultResolver
+	}
 	hasher := password.NewHasher(password.OWASP, 0)
-	m.Services = service.New(st, hasher, service.Config{OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL,
+	m.Services = service.New(st, hasher, service.Config{Resolver: resolver, OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL,
 		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient, Mailer: worker, DomainGracePeriod: m.Config.DomainGrace}, m.Logger)
 	jobCtx, stop := context.WithCancel(context.Background())
 	m.stopJobs = stop
