@@ -49,6 +49,23 @@ type Domain struct {
 	// tenant controls the name; VerifiedAt is when that was last proven.
 	VerificationToken string
 	VerifiedAt        time.Time
+	// DeletedAt is set on a deleted domain, which can be restored until
+	// PurgeAfter; its name stays reserved meanwhile (R11).
+	DeletedAt  time.Time
+	PurgeAfter time.Time
+}
+
+// DomainImpact is what deleting a domain would change (R11).
+type DomainImpact struct {
+	Members         int      `json:"members"`
+	MemberIDs       []string `json:"sample_member_ids"` // sign-in IDs, at most 100
+	InviteLinks     int      `json:"invite_links"`
+	PendingMail     int      `json:"pending_mail"`
+	Conflicts       []string `json:"move_conflicts"` // local parts taken in the target domain, at most 100
+	ConflictCount   int      `json:"move_conflict_count"`
+	IsLastDomain    bool     `json:"is_last_domain"`
+	OwnersInDomain  int      `json:"owners_in_domain"`
+	OwnersElsewhere int      `json:"owners_elsewhere"`
 }
 
 // AccountKind tells a tenant member from a personal (consumer) account.

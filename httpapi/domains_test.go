@@ -164,3 +164,103 @@ func TestDomainVerification(t *testing.T) {
 	w2.decode(w2.must("owner", "POST", "/api/v1/domains", `{"name":"verify.example"}`, 201), &d2)
 	w2.must("owner", "POST", "/api/v1/domains/"+d2.ID+"/verify", "", 403)
 }
+
+func TestDomainDeletion(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			now := time.Now()
+			var mu sync.Mutex
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			w := newWorld(t, eng.Open, func(c *service.Config) { c.Now = clock; c.DeletedRetention = 72 * time.Hour })
+			w.store.Now = clock
+			ids := map[string]string{}
+			for _, d := range domainsOf(t, w, "owner") {
+				ids[d.Name] = d.ID
+			}
+			dept := ids["dept.acme.example"]
+			w.must("owner", "POST", "/api/v1/members", `{"local":"sato","domain":"acme.example"}`, 201)
+
+			prev := w.must("owner", "GET", "/api/v1/domains/"+dept+"/deletion-preview?move_to=acme.example", "", 200)
+			for _, want := range []string{`"members":1`, `"sato@dept.acme.example"`, `"move_conflicts":["sato"]`, `"is_last_domain":false`} {
+				if !strings.Contains(prev, want) {
+					t.Errorf("preview lacks %s: %s", want, prev)
+				}
+			}
+			w.run(t, []scenario{
+				{"no confirmation", "owner", "DELETE", "/api/v1/domains/" + dept, `{"members":"delete","confirm":"wrong.example"}`, 422, []string{`"confirmation_required"`}, nil},
+				{"no choice", "owner", "DELETE", "/api/v1/domains/" + dept, `{"members":"keep","confirm":"dept.acme.example"}`, 422, []string{`"invalid_members_choice"`}, nil},
+				{"move onto taken IDs", "owner", "DELETE", "/api/v1/domains/" + dept, `{"members":"move","move_to":"acme.example","confirm":"dept.acme.example"}`, 409, []string{`"local_part_taken"`}, nil},
+				{"move to another tenant", "owner", "DELETE", "/api/v1/domains/" + dept, `{"members":"move","move_to":"partner.example","confirm":"dept.acme.example"}`, 422, []string{`"invalid_move_target"`}, nil},
+				{"other tenant previews", "other_admin", "GET", "/api/v1/domains/" + dept + "/deletion-preview", "", 404, nil, nil},
+				{"other tenant deletes", "other_admin", "DELETE", "/api/v1/domains/" + dept, `{"members":"delete","confirm":"dept.acme.example"}`, 404, nil, nil},
+				{"member deletes", "member", "DELETE", "/api/v1/domains/" + dept, `{"members":"delete","confirm":"dept.acme.example"}`, 403, nil, nil},
+			})
+			w.must("member", "GET", "/api/v1/me", "", 200) // refused attempts changed nothing
+
+			// Delete with the members: they are signed out and cannot sign in.
+			w.must("owner", "DELETE", "/api/v1/domains/"+dept, `{"members":"delete","confirm":"dept.acme.example"}`, 204)
+			w.must("member", "GET", "/api/v1/me", "", 401)
+			w.must("", "POST", "/api/v1/login", `{"id":"sato@dept.acme.example","password":"a fine new passphrase"}`, 401)
+			if list := w.must("owner", "GET", "/api/v1/domains", "", 200); strings.Contains(list, "dept.acme.example") {
+				t.Errorf("deleted domain still listed: %s", list)
+			}
+			if del := w.must("owner", "GET", "/api/v1/deleted-domains", "", 200); !strings.Contains(del, `"restorable_until"`) {
+				t.Errorf("deleted domains: %s", del)
+			}
+			// The name stays reserved; nobody can add members there.
+			w.must("other_admin", "POST", "/api/v1/domains", `{"name":"dept.acme.example"}`, 409)
+			w.must("owner", "POST", "/api/v1/members", `{"local":"new","domain":"dept.acme.example"}`, 404)
+
+			// Restore brings the domain and its members back as they were.
+			w.must("owner", "POST", "/api/v1/domains/"+dept+"/restore", "", 200)
+			w.signIn("member", "sato@dept.acme.example", "a fine new passphrase")
+			w.must("owner", "POST", "/api/v1/domains/"+dept+"/restore", "", 404)
+
+			// Move instead: once the clash is gone, sato@dept becomes sato@acme.
+			var list struct {
+				Items []struct {
+					ID       string
+					SignInID string `json:"sign_in_id"`
+				}
+			}
+			w.decode(w.must("owner", "GET", "/api/v1/members?limit=500", "", 200), &list)
+			for _, m := range list.Items {
+				if m.SignInID == "sato@acme.example" {
+					w.must("owner", "DELETE", "/api/v1/members/"+m.ID, "", 204)
+				}
+			}
+			w.must("owner", "DELETE", "/api/v1/domains/"+dept, `{"members":"move","move_to":"acme.example","confirm":"dept.acme.example"}`, 204)
+			me := w.must("member", "GET", "/api/v1/me", "", 200)
+			if !strings.Contains(me, `"sato@acme.example"`) {
+				t.Errorf("moved member: %s", me)
+			}
+
+			// The last domain and the last owner stay.
+			w.must("owner", "POST", "/api/v1/domains", `{"name":"ops.acme.example"}`, 201)
+			w.addMember("ops", "ops", "ops.acme.example", "admin")
+			w.run(t, []scenario{
+				{"last owner", "ops", "DELETE", "/api/v1/domains/" + ids["acme.example"], `{"members":"delete","confirm":"acme.example"}`, 409, []string{`"last_owner"`}, nil},
+				{"own domain", "owner", "DELETE", "/api/v1/domains/" + ids["acme.example"], `{"members":"delete","confirm":"acme.example"}`, 409, []string{`"cannot_remove_self"`}, nil},
+			})
+			var ops struct{ ID string }
+			for _, d := range domainsOf(t, w, "owner") {
+				if d.Name == "ops.acme.example" {
+					ops.ID = d.ID
+				}
+			}
+			w.must("owner", "DELETE", "/api/v1/domains/"+ops.ID, `{"members":"move","move_to":"acme.example","confirm":"ops.acme.example"}`, 204)
+			w.run(t, []scenario{
+				{"last domain", "owner", "DELETE", "/api/v1/domains/" + ids["acme.example"], `{"members":"move","move_to":"acme.example","confirm":"acme.example"}`, 409, []string{`"last_domain"`}, nil},
+			})
+			// After the retention period, restore is refused.
+			mu.Lock()
+			now = now.Add(73 * time.Hour)
+			mu.Unlock()
+			w.must("owner", "POST", "/api/v1/domains/"+ops.ID+"/restore", "", 404)
+			audit := w.must("owner", "GET", "/api/v1/audit?action=domain.delete", "", 200)
+			if strings.Count(audit, `"domain.delete"`) != 3 {
+				t.Errorf("audit: %s", audit)
+			}
+		})
+	}
+}

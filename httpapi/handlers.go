@@ -65,11 +65,63 @@ type domainJSON struct {
 	// VerificationRecord is the DNS TXT record that proves control.
 	VerificationRecord string     `json:"verification_record"`
 	VerifiedAt         *time.Time `json:"verified_at,omitempty"`
+	DeletedAt          *time.Time `json:"deleted_at,omitempty"`
+	RestorableUntil    *time.Time `json:"restorable_until,omitempty"`
 }
 
 func toDomain(d kizuna.Domain) domainJSON {
 	return domainJSON{ID: d.ID, Name: d.Name, DisplayName: kizuna.DisplayDomain(d.Name), CreatedAt: d.CreatedAt,
-		VerificationRecord: service.VerificationRecord(&d), VerifiedAt: optTime(d.VerifiedAt)}
+		VerificationRecord: service.VerificationRecord(&d), VerifiedAt: optTime(d.VerifiedAt),
+		DeletedAt: optTime(d.DeletedAt), RestorableUntil: optTime(d.PurgeAfter)}
+}
+
+func (s *Server) domainDeletionPreview(w http.ResponseWriter, r *http.Request) error {
+	imp, err := s.svc.Domains.DeletionPreview(r.Context(), r.PathValue("id"), r.URL.Query().Get("move_to"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, imp)
+	return nil
+}
+
+type deleteDomainRequest struct {
+	Members string `json:"members"`
+	MoveTo  string `json:"move_to,omitempty"`
+	Confirm string `json:"confirm"`
+}
+
+func (s *Server) deleteDomain(w http.ResponseWriter, r *http.Request) error {
+	var req deleteDomainRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.svc.Domains.Delete(r.Context(), r.PathValue("id"), service.DeleteDomainInput(req)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) restoreDomain(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.svc.Domains.Restore(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toDomain(*d))
+	return nil
+}
+
+func (s *Server) deletedDomains(w http.ResponseWriter, r *http.Request) error {
+	ds, err := s.svc.Domains.Deleted(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]domainJSON, len(ds))
+	for i, d := range ds {
+		out[i] = toDomain(d)
+	}
+	writeJSON(w, http.StatusOK, listJSON[domainJSON]{Items: out})
+	return nil
 }
 
 func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) error {

@@ -104,6 +104,10 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/api/v1/domains", Session, s.addDomain},
 		{"PATCH", "/api/v1/domains/{id}", Session, s.renameDomain},
 		{"POST", "/api/v1/domains/{id}/verify", Session, s.verifyDomain},
+		{"GET", "/api/v1/domains/{id}/deletion-preview", Session, s.domainDeletionPreview},
+		{"DELETE", "/api/v1/domains/{id}", Session, s.deleteDomain},
+		{"POST", "/api/v1/domains/{id}/restore", Session, s.restoreDomain},
+		{"GET", "/api/v1/deleted-domains", Session, s.deletedDomains},
 
 		{"GET", "/api/v1/members", Session, s.listMembers},
 		{"POST", "/api/v1/members", Session, s.addMember},

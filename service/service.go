@@ -35,6 +35,9 @@ type Config struct {
 	// Resolver, when set, lets admins verify domains through DNS TXT
 	// records.
 	Resolver TXTResolver
+	// DeletedRetention is how long a deleted domain can be restored; 0
+	// means 30 days.
+	DeletedRetention time.Duration
 	// DomainGracePeriod is how long a renamed domain's former name signs
 	// in and stays reserved; 0 means 30 days.
 	DomainGracePeriod time.Duration
@@ -71,6 +74,9 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 	}
 	if cfg.PasswordChangeTTL == 0 {
 		cfg.PasswordChangeTTL = 15 * time.Minute
+	}
+	if cfg.DeletedRetention == 0 {
+		cfg.DeletedRetention = 30 * 24 * time.Hour
 	}
 	if cfg.DomainGracePeriod == 0 {
 		cfg.DomainGracePeriod = 30 * 24 * time.Hour

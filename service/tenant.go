@@ -326,3 +326,107 @@ func (s *DomainService) Verify(ctx context.Context, id string) (*kizuna.Domain, 
 	}
 	return nil, kizuna.Errorf(kizuna.ErrInvalid, "verification_failed", "No TXT record %q was found at %s; add it and try again (DNS changes can take a while).", want, kizuna.DisplayDomain(d.Name))
 }
+
+// resolveMoveTarget turns the name of a domain to move members to into
+// its ID ("" stays "").
+func (s *DomainService) resolveMoveTarget(ctx context.Context, tenantID, name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	canonical, err := kizuna.NormalizeDomain(name)
+	if err != nil {
+		return "", err
+	}
+	d, err := s.store.DomainByName(ctx, canonical)
+	if err != nil || d.TenantID != tenantID {
+		return "", kizuna.Errorf(kizuna.ErrInvalid, "invalid_move_target", "Members can move only to another of this tenant's domains.")
+	}
+	return d.ID, nil
+}
+
+// DeletionPreview tells an admin what deleting a domain would change:
+// members, invite links, pending mail, and, when moveTo names another of
+// the tenant's domains, the IDs that would clash there (R11).
+func (s *DomainService) DeletionPreview(ctx context.Context, id, moveTo string) (*kizuna.DomainImpact, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.resolveMoveTarget(ctx, a.Account.TenantID, moveTo)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.DomainImpact(ctx, a.Account.TenantID, id, target)
+}
+
+// DeleteDomainInput says what happens to a domain's members and confirms
+// the deletion by repeating the domain's name.
+type DeleteDomainInput struct {
+	// Members is "delete" (they go with the domain and come back if it is
+	// restored) or "move" (to MoveTo).
+	Members string
+	MoveTo  string
+	// Confirm must be the domain's name: a deletion is never a single
+	// careless click.
+	Confirm string
+}
+
+// Delete soft-deletes a domain (admins only, R11). Errors: invalid
+// "confirmation_required", "invalid_members_choice",
+// "invalid_move_target"; conflict "last_domain", "last_owner",
+// "local_part_taken", "cannot_remove_self"; not_found.
+func (s *DomainService) Delete(ctx context.Context, id string, in DeleteDomainInput) error {
+	a, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := s.store.Domain(ctx, a.Account.TenantID, id)
+	if err != nil || !d.DeletedAt.IsZero() {
+		return kizuna.NotFound("Domain")
+	}
+	if confirm, _ := kizuna.NormalizeDomain(in.Confirm); confirm != d.Name {
+		return kizuna.Errorf(kizuna.ErrInvalid, "confirmation_required", "Type the domain's name (%s) as confirm to delete it.", kizuna.DisplayDomain(d.Name))
+	}
+	var target string
+	switch in.Members {
+	case "move":
+		if target, err = s.resolveMoveTarget(ctx, a.Account.TenantID, in.MoveTo); err != nil {
+			return err
+		}
+		if target == "" {
+			return kizuna.Errorf(kizuna.ErrInvalid, "invalid_move_target", "Name the domain to move the members to as move_to.")
+		}
+	case "delete":
+		if a.Account.DomainID == id {
+			return kizuna.Errorf(kizuna.ErrConflict, "cannot_remove_self", "Your own ID is in this domain; move the members instead, or ask another admin.")
+		}
+	default:
+		return kizuna.Errorf(kizuna.ErrInvalid, "invalid_members_choice", "Say what happens to the members: \"delete\" or \"move\" (with move_to).")
+	}
+	until := s.now().Add(s.cfg.DeletedRetention)
+	audit := &kizuna.AuditEntry{ID: kizuna.NewID(), TenantID: a.Account.TenantID, ActorID: a.Account.ID, Action: "domain.delete", TargetID: d.ID, Target: d.Name,
+		Details: fmt.Sprintf("members %s %s; restorable until %s", in.Members, in.MoveTo, until.UTC().Format(time.RFC3339))}
+	return s.store.DeleteDomain(ctx, a.Account.TenantID, id, target, until, audit)
+}
+
+// Restore undoes a domain deletion within the retention period, with the
+// members deleted with it (admins only). Errors: not_found
+// "not_restorable"; conflict "id_taken".
+func (s *DomainService) Restore(ctx context.Context, id string) (*kizuna.Domain, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	audit := &kizuna.AuditEntry{ID: kizuna.NewID(), TenantID: a.Account.TenantID, ActorID: a.Account.ID, Action: "domain.restore", TargetID: id}
+	return s.store.RestoreDomain(ctx, a.Account.TenantID, id, audit)
+}
+
+// Deleted lists the tenant's deleted domains that can still be restored
+// (admins only).
+func (s *DomainService) Deleted(ctx context.Context) ([]kizuna.Domain, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.DeletedDomains(ctx, a.Account.TenantID)
+}

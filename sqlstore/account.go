@@ -67,7 +67,7 @@ func (ins *accountInserter) insert(ctx context.Context, a *kizuna.Account, c kiz
 		// another tenant.
 		name, ok := ins.domains[a.DomainID]
 		if !ok {
-			err := tx.queryRow(ctx, `SELECT name FROM domains WHERE id = ? AND tenant_id = ?`, a.DomainID, ins.tenantID).Scan(&name)
+			err := tx.queryRow(ctx, `SELECT name FROM domains WHERE id = ? AND tenant_id = ? AND deleted_at = 0`, a.DomainID, ins.tenantID).Scan(&name)
 			if errors.Is(err, sql.ErrNoRows) {
 				return kizuna.Errorf(kizuna.ErrNotFound, "domain_not_found", "The domain is not one of this tenant's domains.")
 			}
@@ -156,13 +156,13 @@ func (db *DB) AccountByAddress(ctx context.Context, local, domain string) (*kizu
 	} else {
 		// "kind = 'member'" lets the engine use the partial unique index
 		// on (domain_id, local) instead of scanning the whole domain.
-		row = db.queryRow(ctx, accountSelect+`WHERE d.name = ? AND a.local = ? AND a.kind = 'member' AND a.status <> 'deleted'`, domain, local)
+		row = db.queryRow(ctx, accountSelect+`WHERE d.name = ? AND a.local = ? AND a.kind = 'member' AND a.status <> 'deleted' AND d.deleted_at = 0`, domain, local)
 		a, err := scanAccount(row)
 		if errors.Is(err, sql.ErrNoRows) {
 			// A renamed domain's former name still signs in during its
 			// grace period.
 			row = db.queryRow(ctx, accountSelect+`WHERE a.domain_id = (SELECT domain_id FROM domain_aliases WHERE name = ? AND expires_at > ?)
-				AND a.local = ? AND a.kind = 'member' AND a.status <> 'deleted'`, domain, millis(db.Now()), local)
+				AND a.local = ? AND a.kind = 'member' AND a.status <> 'deleted' AND d.deleted_at = 0`, domain, millis(db.Now()), local)
 		} else {
 			return a, db.mapErr(err)
 		}

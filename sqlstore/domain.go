@@ -31,21 +31,22 @@ func (db *DB) AddDomain(ctx context.Context, d *kizuna.Domain) error {
 	return db.inTx(ctx, func(tx *Tx) error { return insertDomain(ctx, tx, d) })
 }
 
-const domainColumns = `id, tenant_id, name, created_at, verification_token, verified_at`
+const domainColumns = `id, tenant_id, name, created_at, verification_token, verified_at, deleted_at, purge_after`
 
 func scanDomain(row interface{ Scan(...any) error }) (*kizuna.Domain, error) {
 	var d kizuna.Domain
-	var created, verified int64
-	if err := row.Scan(&d.ID, &d.TenantID, &d.Name, &created, &d.VerificationToken, &verified); err != nil {
+	var created, verified, deleted, purge int64
+	if err := row.Scan(&d.ID, &d.TenantID, &d.Name, &created, &d.VerificationToken, &verified, &deleted, &purge); err != nil {
 		return nil, err
 	}
 	d.CreatedAt, d.VerifiedAt = fromMillis(created), fromOptMillis(verified)
+	d.DeletedAt, d.PurgeAfter = fromOptMillis(deleted), fromOptMillis(purge)
 	return &d, nil
 }
 
 // Domains implements store.Domains.
 func (db *DB) Domains(ctx context.Context, tenantID string) ([]kizuna.Domain, error) {
-	rows, err := db.query(ctx, `SELECT `+domainColumns+` FROM domains WHERE tenant_id = ? ORDER BY name`, tenantID)
+	rows, err := db.query(ctx, `SELECT `+domainColumns+` FROM domains WHERE tenant_id = ? AND deleted_at = 0 ORDER BY name`, tenantID)
 	if err != nil {
 		return nil, db.mapErr(err)
 	}
@@ -63,7 +64,7 @@ func (db *DB) Domains(ctx context.Context, tenantID string) ([]kizuna.Domain, er
 
 // DomainByName implements store.Domains.
 func (db *DB) DomainByName(ctx context.Context, name string) (*kizuna.Domain, error) {
-	d, err := scanDomain(db.queryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE name = ?`, name))
+	d, err := scanDomain(db.queryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE name = ? AND deleted_at = 0`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kizuna.NotFound("Domain")
 	}
@@ -131,7 +132,7 @@ func (db *DB) RenameDomain(ctx context.Context, tenantID, domainID, newName stri
 			return err
 		}
 		var err error
-		d, err = scanDomain(tx.queryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE id = ? AND tenant_id = ?`, domainID, tenantID))
+		d, err = scanDomain(tx.queryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE id = ? AND tenant_id = ? AND deleted_at = 0`, domainID, tenantID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return kizuna.NotFound("Domain")
 		}
@@ -196,4 +197,188 @@ func (db *DB) Domain(ctx context.Context, tenantID, domainID string) (*kizuna.Do
 		return nil, kizuna.NotFound("Domain")
 	}
 	return d, db.mapErr(err)
+}
+
+// DeletedDomains implements store.Domains.
+func (db *DB) DeletedDomains(ctx context.Context, tenantID string) ([]kizuna.Domain, error) {
+	rows, err := db.query(ctx, `SELECT `+domainColumns+` FROM domains WHERE tenant_id = ? AND deleted_at <> 0 ORDER BY deleted_at DESC`, tenantID)
+	if err != nil {
+		return nil, db.mapErr(err)
+	}
+	defer rows.Close()
+	out := []kizuna.Domain{}
+	for rows.Next() {
+		d, err := scanDomain(rows)
+		if err != nil {
+			return nil, db.mapErr(err)
+		}
+		out = append(out, *d)
+	}
+	return out, db.mapErr(rows.Err())
+}
+
+// DomainImpact implements store.Domains.
+func (db *DB) DomainImpact(ctx context.Context, tenantID, domainID, moveTo string) (*kizuna.DomainImpact, error) {
+	var imp *kizuna.DomainImpact
+	err := db.inTx(ctx, func(tx *Tx) error {
+		var err error
+		imp, err = domainImpact(ctx, tx, tenantID, domainID, moveTo)
+		return err
+	})
+	return imp, err
+}
+
+func domainImpact(ctx context.Context, tx *Tx, tenantID, domainID, moveTo string) (*kizuna.DomainImpact, error) {
+	imp := &kizuna.DomainImpact{MemberIDs: []string{}, Conflicts: []string{}}
+	var name string
+	err := tx.queryRow(ctx, `SELECT name FROM domains WHERE id = ? AND tenant_id = ? AND deleted_at = 0`, domainID, tenantID).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kizuna.NotFound("Domain")
+	}
+	if err != nil {
+		return nil, err
+	}
+	counts := []struct {
+		dst   *int
+		query string
+		args  []any
+	}{
+		{&imp.Members, `SELECT COUNT(*) FROM accounts WHERE domain_id = ? AND status <> 'deleted'`, []any{domainID}},
+		{&imp.OwnersInDomain, `SELECT COUNT(*) FROM accounts WHERE domain_id = ? AND status = 'active' AND role = 'owner'`, []any{domainID}},
+		{&imp.OwnersElsewhere, `SELECT COUNT(*) FROM accounts a JOIN domains d ON d.id = a.domain_id
+			WHERE d.tenant_id = ? AND d.deleted_at = 0 AND a.domain_id <> ? AND a.status = 'active' AND a.role = 'owner'`, []any{tenantID, domainID}},
+		{&imp.InviteLinks, `SELECT COUNT(*) FROM invite_links WHERE tenant_id = ? AND revoked_at = 0 AND expires_at > ? AND uses < max_uses
+			AND (',' || domain_ids || ',') LIKE ?`, []any{tenantID, millis(tx.now), "%," + domainID + ",%"}},
+		{&imp.PendingMail, `SELECT COUNT(*) FROM outgoing_mail m JOIN accounts a ON a.id = m.account_id
+			WHERE a.domain_id = ? AND m.status = 'pending'`, []any{domainID}},
+	}
+	for _, c := range counts {
+		if err := tx.queryRow(ctx, c.query, c.args...).Scan(c.dst); err != nil {
+			return nil, err
+		}
+	}
+	var live int
+	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM domains WHERE tenant_id = ? AND deleted_at = 0`, tenantID).Scan(&live); err != nil {
+		return nil, err
+	}
+	imp.IsLastDomain = live <= 1
+	rows, err := tx.query(ctx, `SELECT local FROM accounts WHERE domain_id = ? AND status <> 'deleted' ORDER BY local LIMIT 100`, domainID)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		imp.MemberIDs = append(imp.MemberIDs, l+"@"+name)
+	}
+	rows.Close()
+	if moveTo != "" {
+		conflict := `FROM accounts a JOIN accounts b ON b.local = a.local AND b.domain_id = ? AND b.status <> 'deleted'
+			WHERE a.domain_id = ? AND a.status <> 'deleted'`
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) `+conflict, moveTo, domainID).Scan(&imp.ConflictCount); err != nil {
+			return nil, err
+		}
+		rows, err := tx.query(ctx, `SELECT a.local `+conflict+` ORDER BY a.local LIMIT 100`, moveTo, domainID)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			imp.Conflicts = append(imp.Conflicts, l)
+		}
+		rows.Close()
+	}
+	return imp, rows.Err()
+}
+
+// DeleteDomain implements store.Domains.
+func (db *DB) DeleteDomain(ctx context.Context, tenantID, domainID, moveTo string, purgeAfter time.Time, audit *kizuna.AuditEntry) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		// Lock the tenant's domains in a stable order, so two admins
+		// deleting domains at once cannot both leave none.
+		if _, err := tx.exec(ctx, `UPDATE tenants SET updated_at = updated_at WHERE id = ?`, tenantID); err != nil {
+			return err
+		}
+		imp, err := domainImpact(ctx, tx, tenantID, domainID, moveTo)
+		if err != nil {
+			return err
+		}
+		if imp.IsLastDomain {
+			return kizuna.Errorf(kizuna.ErrConflict, "last_domain", "A tenant keeps at least one domain; add another before deleting this one.")
+		}
+		if moveTo != "" {
+			var ok int
+			if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM domains WHERE id = ? AND tenant_id = ? AND deleted_at = 0`, moveTo, tenantID).Scan(&ok); err != nil {
+				return err
+			}
+			if ok == 0 || moveTo == domainID {
+				return kizuna.Errorf(kizuna.ErrInvalid, "invalid_move_target", "Members can move only to another of this tenant's domains.")
+			}
+			if imp.ConflictCount > 0 {
+				return kizuna.Errorf(kizuna.ErrConflict, "local_part_taken", "%d members' IDs are taken in the target domain (%s…); resolve them first.", imp.ConflictCount, imp.Conflicts[0])
+			}
+			if _, err := tx.exec(ctx, `UPDATE accounts SET domain_id = ?, updated_at = ? WHERE domain_id = ? AND status <> 'deleted'`, moveTo, millis(tx.now), domainID); err != nil {
+				return err
+			}
+		} else {
+			if imp.OwnersInDomain > 0 && imp.OwnersElsewhere == 0 {
+				return kizuna.Errorf(kizuna.ErrConflict, "last_owner", "The tenant's only owners are in this domain; move them or make someone else owner first.")
+			}
+			if _, err := tx.exec(ctx, `DELETE FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE domain_id = ? AND status <> 'deleted')`, domainID); err != nil {
+				return err
+			}
+			if _, err := tx.exec(ctx, `UPDATE accounts SET status = 'deleted', deleted_with_domain = ?, updated_at = ? WHERE domain_id = ? AND status <> 'deleted'`,
+				domainID, millis(tx.now), domainID); err != nil {
+				return err
+			}
+		}
+		res, err := tx.exec(ctx, `UPDATE domains SET deleted_at = ?, purge_after = ? WHERE id = ? AND deleted_at = 0`, millis(tx.now), millis(purgeAfter), domainID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return kizuna.NotFound("Domain")
+		}
+		if audit != nil {
+			return insertAudit(ctx, tx, audit)
+		}
+		return nil
+	})
+}
+
+// RestoreDomain implements store.Domains.
+func (db *DB) RestoreDomain(ctx context.Context, tenantID, domainID string, audit *kizuna.AuditEntry) (*kizuna.Domain, error) {
+	var d *kizuna.Domain
+	err := db.inTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE domains SET deleted_at = 0, purge_after = 0 WHERE id = ? AND tenant_id = ? AND deleted_at <> 0 AND purge_after > ?`,
+			domainID, tenantID, millis(tx.now))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return kizuna.Errorf(kizuna.ErrNotFound, "not_restorable", "No deleted domain to restore: it does not exist, is not deleted, or its retention period is over.")
+		}
+		if _, err := tx.exec(ctx, `UPDATE accounts SET status = 'active', deleted_with_domain = NULL, updated_at = ? WHERE deleted_with_domain = ?`,
+			millis(tx.now), domainID); err != nil {
+			if tx.db.dialect.IsUniqueViolation(err) {
+				return kizuna.Errorf(kizuna.ErrConflict, "id_taken", "Some members' IDs were issued again meanwhile; the domain cannot be restored as it was.")
+			}
+			return err
+		}
+		if audit != nil {
+			if err := insertAudit(ctx, tx, audit); err != nil {
+				return err
+			}
+		}
+		d, err = scanDomain(tx.queryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE id = ?`, domainID))
+		return err
+	})
+	return d, err
 }

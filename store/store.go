@@ -81,6 +81,21 @@ type Domains interface {
 	// allowed. Errors: not_found; conflict "domain_taken" (owned or
 	// reserved by another domain).
 	RenameDomain(ctx context.Context, tenantID, domainID, newName string, graceUntil time.Time, audit *kizuna.AuditEntry) (*kizuna.Domain, error)
+	// DeletedDomains lists a tenant's deleted, not yet purged domains.
+	DeletedDomains(ctx context.Context, tenantID string) ([]kizuna.Domain, error)
+	// DomainImpact tells what deleting a domain would change; moveTo, when
+	// set, is the domain its members would move to. Errors: not_found.
+	DomainImpact(ctx context.Context, tenantID, domainID, moveTo string) (*kizuna.DomainImpact, error)
+	// DeleteDomain soft-deletes a domain in one transaction: its members
+	// move to moveTo, or (moveTo "") are deleted with it; the name stays
+	// reserved until purgeAfter. Errors: not_found; conflict
+	// "last_domain", "last_owner", "local_part_taken"; invalid
+	// "invalid_move_target".
+	DeleteDomain(ctx context.Context, tenantID, domainID, moveTo string, purgeAfter time.Time, audit *kizuna.AuditEntry) error
+	// RestoreDomain undoes a deletion within the retention period, with
+	// the members deleted with it. Errors: not_found "not_restorable";
+	// conflict "id_taken".
+	RestoreDomain(ctx context.Context, tenantID, domainID string, audit *kizuna.AuditEntry) (*kizuna.Domain, error)
 	// DomainOwners returns the current owner of each given domain ID;
 	// unknown IDs are absent from the map.
 	DomainOwners(ctx context.Context, domainIDs []string) (map[string]kizuna.DomainOwner, error)
