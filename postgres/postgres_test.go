@@ -171,7 +171,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func BenchmarkAddMembers100k(b *testing.B)   { storetest.BenchAddMembers(b, benchStore(b)) }
-func BenchmarkClassifyByID(b *testing.B)     { storetest.BenchClassifyByID(b, benchStore(b)) }
-func BenchmarkListPage(b *testing.B)         { storetest.BenchListPage(b, benchStore(b)) }
-func BenchmarkRenameDomain100k(b *testing.B) { storetest.BenchRenameDomain(b, benchStore(b)) }
+func BenchmarkAddMembers100k(b *testing.B)      { storetest.BenchAddMembers(b, benchStore(b)) }
+func BenchmarkClassifyByID(b *testing.B)        { storetest.BenchClassifyByID(b, benchStore(b)) }
+func BenchmarkListPage(b *testing.B)            { storetest.BenchListPage(b, benchStore(b)) }
+func BenchmarkRenameDomain100k(b *testing.B)    { storetest.BenchRenameDomain(b, benchStore(b)) }
+func BenchmarkDeletionPreview100k(b *testing.B) { storetest.BenchDeletionPreview(b, benchStore(b)) }
+func BenchmarkMoveMembers100k(b *testing.B)     { storetest.BenchMoveMembers(b, benchStore(b)) }

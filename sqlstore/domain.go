@@ -243,8 +243,10 @@ func domainImpact(ctx context.Context, tx *Tx, tenantID, domainID, moveTo string
 		query string
 		args  []any
 	}{
-		{&imp.Members, `SELECT COUNT(*) FROM accounts WHERE domain_id = ? AND status <> 'deleted'`, []any{domainID}},
-		{&imp.OwnersInDomain, `SELECT COUNT(*) FROM accounts WHERE domain_id = ? AND status = 'active' AND role = 'owner'`, []any{domainID}},
+		// "kind = 'member'" lets the engines answer from the partial
+		// unique index on (domain_id, local).
+		{&imp.Members, `SELECT COUNT(*) FROM accounts WHERE domain_id = ? AND kind = 'member' AND status <> 'deleted'`, []any{domainID}},
+		{&imp.OwnersInDomain, `SELECT COUNT(*) FROM accounts WHERE domain_id = ? AND role = 'owner' AND status = 'active'`, []any{domainID}},
 		{&imp.OwnersElsewhere, `SELECT COUNT(*) FROM accounts a JOIN domains d ON d.id = a.domain_id
 			WHERE d.tenant_id = ? AND d.deleted_at = 0 AND a.domain_id <> ? AND a.status = 'active' AND a.role = 'owner'`, []any{tenantID, domainID}},
 		{&imp.InviteLinks, `SELECT COUNT(*) FROM invite_links WHERE tenant_id = ? AND revoked_at = 0 AND expires_at > ? AND uses < max_uses
@@ -262,7 +264,7 @@ func domainImpact(ctx context.Context, tx *Tx, tenantID, domainID, moveTo string
 		return nil, err
 	}
 	imp.IsLastDomain = live <= 1
-	rows, err := tx.query(ctx, `SELECT local FROM accounts WHERE domain_id = ? AND status <> 'deleted' ORDER BY local LIMIT 100`, domainID)
+	rows, err := tx.query(ctx, `SELECT local FROM accounts WHERE domain_id = ? AND kind = 'member' AND status <> 'deleted' ORDER BY local LIMIT 100`, domainID)
 	if err != nil {
 		return nil, err
 	}
@@ -276,8 +278,8 @@ func domainImpact(ctx context.Context, tx *Tx, tenantID, domainID, moveTo string
 	}
 	rows.Close()
 	if moveTo != "" {
-		conflict := `FROM accounts a JOIN accounts b ON b.local = a.local AND b.domain_id = ? AND b.status <> 'deleted'
-			WHERE a.domain_id = ? AND a.status <> 'deleted'`
+		conflict := `FROM accounts a JOIN accounts b ON b.local = a.local AND b.domain_id = ? AND b.kind = 'member' AND b.status <> 'deleted'
+			WHERE a.domain_id = ? AND a.kind = 'member' AND a.status <> 'deleted'`
 		if err := tx.queryRow(ctx, `SELECT COUNT(*) `+conflict, moveTo, domainID).Scan(&imp.ConflictCount); err != nil {
 			return nil, err
 		}

@@ -214,3 +214,56 @@ func BenchRenameDomain(b *testing.B, st store.Store) {
 		d = renamed
 	}
 }
+
+// BenchDeletionPreview measures the dry run of deleting a domain of
+// 100,000 members, with the clash check against an empty target domain.
+func BenchDeletionPreview(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	b.StopTimer()
+	from, to := moveFixture(b, st, "preview")
+	b.StartTimer()
+	for i := 0; i < b.N; i++ {
+		imp, err := st.DomainImpact(ctx, from.TenantID, from.ID, to.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if imp.Members != BenchMembers+1 { // and the owner
+			b.Fatalf("preview counts %d members", imp.Members)
+		}
+	}
+}
+
+// BenchMoveMembers measures deleting a domain of 100,000 members and
+// moving them all to another domain of the tenant, in one transaction.
+func BenchMoveMembers(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		from, to := moveFixture(b, st, fmt.Sprintf("move%d-%d", i, time.Now().UnixNano()))
+		b.StartTimer()
+		if err := st.DeleteDomain(ctx, from.TenantID, from.ID, to.ID, time.Now().Add(time.Hour), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// moveFixture returns a domain of 100,000 members and an empty second
+// domain of the same tenant, built once per prefix in a store.
+func moveFixture(b *testing.B, st store.Store, prefix string) (from, to *kizuna.Domain) {
+	ctx := context.Background()
+	fromName, toName := prefix+"-from.example", prefix+"-to.example"
+	if d, err := st.DomainByName(ctx, fromName); err == nil {
+		t, err := st.DomainByName(ctx, toName)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d, t
+	}
+	t := createTenant(b, st, "Move Co", fromName)
+	addMembers(b, st, t.Tenant.ID, t.Domain, "v", BenchMembers)
+	to = &kizuna.Domain{ID: kizuna.NewID(), TenantID: t.Tenant.ID, Name: toName}
+	if err := st.AddDomain(ctx, to); err != nil {
+		b.Fatal(err)
+	}
+	return t.Domain, to
+}
