@@ -264,3 +264,21 @@ func TestDomainDeletion(t *testing.T) {
 		})
 	}
 }
+
+func TestInviteLinkOfDeletedDomain(t *testing.T) {
+	w := newWorld(t, testdb.SQLite)
+	var link struct{ Code string }
+	w.decode(w.must("owner", "POST", "/api/v1/invite-links", `{"domains":["dept.acme.example","acme.example"],"max_uses":5}`, 201), &link)
+	var dept string
+	for _, d := range domainsOf(t, w, "owner") {
+		if d.Name == "dept.acme.example" {
+			dept = d.ID
+		}
+	}
+	w.must("owner", "DELETE", "/api/v1/domains/"+dept, `{"members":"move","move_to":"acme.example","confirm":"dept.acme.example"}`, 204)
+	info := w.must("", "GET", "/api/v1/invites/"+link.Code, "", 200)
+	if strings.Contains(info, "dept.acme.example") || !strings.Contains(info, `"acme.example"`) {
+		t.Errorf("invite info offers a deleted domain: %s", info)
+	}
+	w.must("", "POST", "/api/v1/invites/"+link.Code+"/accept", `{"local":"late","domain":"dept.acme.example","password":"a partner passphrase"}`, 422)
+}

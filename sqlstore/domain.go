@@ -86,7 +86,7 @@ func (db *DB) DomainOwners(ctx context.Context, domainIDs []string) (map[string]
 		batch := ids[:min(len(ids), 500)]
 		ids = ids[len(batch):]
 		rows, err := db.query(ctx, `SELECT d.id, d.name, t.id, t.name FROM domains d JOIN tenants t ON t.id = d.tenant_id
-			WHERE d.id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, batch...)
+			WHERE d.deleted_at = 0 AND d.id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, batch...)
 		if err != nil {
 			return nil, db.mapErr(err)
 		}

@@ -97,7 +97,8 @@ type Domains interface {
 	// conflict "id_taken".
 	RestoreDomain(ctx context.Context, tenantID, domainID string, audit *kizuna.AuditEntry) (*kizuna.Domain, error)
 	// DomainOwners returns the current owner of each given domain ID;
-	// unknown IDs are absent from the map.
+	// unknown and deleted domains are absent from the map (nobody owns
+	// them now).
 	DomainOwners(ctx context.Context, domainIDs []string) (map[string]kizuna.DomainOwner, error)
 }
 
