@@ -204,3 +204,19 @@ type InviteLink struct {
 func (l *InviteLink) Usable(now time.Time) bool {
 	return l.RevokedAt.IsZero() && now.Before(l.ExpiresAt) && l.Uses < l.MaxUses
 }
+
+// DomainTransfer hands a domain, with everyone in it, from one tenant to
+// another: everyone in it is reclassified for every viewer at once (R3).
+type DomainTransfer struct {
+	ID         string    `json:"id"`
+	DomainID   string    `json:"domain_id"`
+	DomainName string    `json:"domain"`
+	FromTenant string    `json:"from_tenant_id"`
+	FromName   string    `json:"from_tenant"`
+	ToTenant   string    `json:"to_tenant_id"`
+	ToName     string    `json:"to_tenant"`
+	CreatedBy  string    `json:"created_by"`
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}

@@ -282,3 +282,85 @@ func TestInviteLinkOfDeletedDomain(t *testing.T) {
 	}
 	w.must("", "POST", "/api/v1/invites/"+link.Code+"/accept", `{"local":"late","domain":"dept.acme.example","password":"a partner passphrase"}`, 422)
 }
+
+// TestDomainTransfer hands Acme's department domain to Partner Co: the
+// member in it becomes internal to Partner Co and external to Acme at
+// once, keeps their ID and session, and loses their Acme role.
+func TestDomainTransfer(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			w := newWorld(t, eng.Open)
+			var dept string
+			for _, d := range domainsOf(t, w, "owner") {
+				if d.Name == "dept.acme.example" {
+					dept = d.ID
+				}
+			}
+			var link struct{ ID, Code string }
+			w.decode(w.must("owner", "POST", "/api/v1/invite-links", `{"domains":["dept.acme.example"]}`, 201), &link)
+			w.run(t, []scenario{
+				{"member offers", "member", "POST", "/api/v1/domains/" + dept + "/transfer", `{"to_tenant_of":"partner.example"}`, 403, nil, nil},
+				{"to itself", "owner", "POST", "/api/v1/domains/" + dept + "/transfer", `{"to_tenant_of":"acme.example"}`, 422, []string{`"same_tenant"`}, nil},
+				{"unknown tenant", "owner", "POST", "/api/v1/domains/" + dept + "/transfer", `{"to_tenant_of":"nobody.example"}`, 404, []string{`"tenant_not_found"`}, nil},
+				{"another tenant's domain", "other_admin", "POST", "/api/v1/domains/" + dept + "/transfer", `{"to_tenant_of":"acme.example"}`, 404, nil, nil},
+			})
+			w.must("owner", "PATCH", "/api/v1/members/"+w.ids["member"], `{"role":"admin"}`, 200)
+			var offer struct {
+				Transfer struct{ ID string }
+				Summary  []string
+			}
+			w.decode(w.must("owner", "POST", "/api/v1/domains/"+dept+"/transfer", `{"to_tenant_of":"partner.example"}`, 201), &offer)
+			if len(offer.Summary) == 0 || !strings.Contains(offer.Summary[0], "1 members in dept.acme.example move from Acme to Partner Co") ||
+				!strings.Contains(offer.Summary[1], "will see them as external") {
+				t.Errorf("summary: %q", offer.Summary)
+			}
+			// Only the receiving tenant accepts.
+			w.must("owner", "POST", "/api/v1/domain-transfers/"+offer.Transfer.ID+"/accept", "", 404)
+			if in := w.must("other_admin", "GET", "/api/v1/domain-transfers", "", 200); !strings.Contains(in, offer.Transfer.ID) {
+				t.Errorf("incoming offers: %s", in)
+			}
+			w.must("other_admin", "POST", "/api/v1/domain-transfers/"+offer.Transfer.ID+"/accept", "", 200)
+			w.must("other_admin", "POST", "/api/v1/domain-transfers/"+offer.Transfer.ID+"/accept", "", 404)
+
+			// Reclassified for every viewer at once; ID and session continue.
+			w.run(t, []scenario{
+				{"internal to Partner Co", "other_admin", "GET", "/api/v1/people/lookup?id=sato@dept.acme.example", "", 200,
+					[]string{`"relation":"internal"`, "belongs to your tenant Partner Co"}, nil},
+				{"external to Acme", "owner", "GET", "/api/v1/people/lookup?id=sato@dept.acme.example", "", 200,
+					[]string{`"relation":"external_member"`, "belongs to tenant Partner Co"}, []string{`"role"`}},
+				{"session continues", "member", "GET", "/api/v1/me", "", 200, []string{`"name":"Partner Co"`, `"role":"member"`}, nil},
+				{"no longer Acme's", "owner", "GET", "/api/v1/members/" + w.ids["member"], "", 404, nil, nil},
+				{"Partner Co's now", "other_admin", "GET", "/api/v1/members/" + w.ids["member"], "", 200, []string{`"sato@dept.acme.example"`}, nil},
+				{"not an admin of Partner Co", "member", "GET", "/api/v1/audit", "", 403, nil, nil},
+				{"Acme's invite link revoked", "", "GET", "/api/v1/invites/" + link.Code, "", 404, nil, nil},
+				{"audit in Acme", "owner", "GET", "/api/v1/audit?action=domain.transfer_out", "", 200, []string{`"dept.acme.example"`}, nil},
+				{"audit in Partner Co", "other_admin", "GET", "/api/v1/audit?action=domain.transfer_in", "", 200, []string{`"dept.acme.example"`}, nil},
+			})
+			// A tenant cannot give away its last domain.
+			var pd string
+			for _, d := range domainsOf(t, w, "other_admin") {
+				if d.Name == "partner.example" {
+					pd = d.ID
+				}
+			}
+			w.must("other_admin", "POST", "/api/v1/domains/"+dept+"/transfer", `{"to_tenant_of":"acme.example"}`, 201)
+			w.must("other_admin", "POST", "/api/v1/domains/"+pd+"/transfer", `{"to_tenant_of":"acme.example"}`, 201)
+			var offers struct{ Items []struct{ ID, Domain string } }
+			w.decode(w.must("owner", "GET", "/api/v1/domain-transfers", "", 200), &offers)
+			if len(offers.Items) != 2 {
+				t.Fatalf("offers: %+v", offers)
+			}
+			for _, o := range offers.Items {
+				if o.Domain == "dept.acme.example" {
+					w.must("owner", "POST", "/api/v1/domain-transfers/"+o.ID+"/accept", "", 200)
+				}
+			}
+			for _, o := range offers.Items {
+				if o.Domain == "partner.example" {
+					w.run(t, []scenario{{"last domain", "owner", "POST", "/api/v1/domain-transfers/" + o.ID + "/accept", "", 409, []string{`"last_domain"`}, nil}})
+					w.must("owner", "POST", "/api/v1/domain-transfers/"+o.ID+"/cancel", "", 204)
+				}
+			}
+		})
+	}
+}

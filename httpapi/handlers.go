@@ -124,6 +124,56 @@ func (s *Server) deletedDomains(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+type transferRequest struct {
+	// ToTenantOf names the receiving tenant by one of its domains.
+	ToTenantOf string `json:"to_tenant_of"`
+}
+
+type transferOfferJSON struct {
+	Transfer *kizuna.DomainTransfer `json:"transfer"`
+	Impact   *kizuna.DomainImpact   `json:"impact"`
+	Summary  []string               `json:"summary"`
+}
+
+func (s *Server) offerTransfer(w http.ResponseWriter, r *http.Request) error {
+	var req transferRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	o, err := s.svc.Domains.OfferTransfer(r.Context(), r.PathValue("id"), req.ToTenantOf)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, transferOfferJSON{Transfer: o.Transfer, Impact: o.Impact, Summary: o.Summary})
+	return nil
+}
+
+func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request) error {
+	xs, err := s.svc.Domains.Transfers(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listJSON[*kizuna.DomainTransfer]{Items: xs})
+	return nil
+}
+
+func (s *Server) acceptTransfer(w http.ResponseWriter, r *http.Request) error {
+	x, err := s.svc.Domains.AcceptTransfer(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, x)
+	return nil
+}
+
+func (s *Server) cancelTransfer(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.Domains.CancelTransfer(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.svc.Domains.Verify(r.Context(), r.PathValue("id"))
 	if err != nil {

@@ -108,6 +108,10 @@ func (s *Server) routeTable() []Route {
 		{"DELETE", "/api/v1/domains/{id}", Session, s.deleteDomain},
 		{"POST", "/api/v1/domains/{id}/restore", Session, s.restoreDomain},
 		{"GET", "/api/v1/deleted-domains", Session, s.deletedDomains},
+		{"POST", "/api/v1/domains/{id}/transfer", Session, s.offerTransfer},
+		{"GET", "/api/v1/domain-transfers", Session, s.listTransfers},
+		{"POST", "/api/v1/domain-transfers/{id}/accept", Session, s.acceptTransfer},
+		{"POST", "/api/v1/domain-transfers/{id}/cancel", Session, s.cancelTransfer},
 
 		{"GET", "/api/v1/members", Session, s.listMembers},
 		{"POST", "/api/v1/members", Session, s.addMember},

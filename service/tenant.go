@@ -430,3 +430,120 @@ func (s *DomainService) Deleted(ctx context.Context) ([]kizuna.Domain, error) {
 	}
 	return s.store.DeletedDomains(ctx, a.Account.TenantID)
 }
+
+// TransferOffer is a domain transfer offer and its impact, in numbers and
+// in words ("12 members of Acme will now see them as external").
+type TransferOffer struct {
+	Transfer *kizuna.DomainTransfer
+	Impact   *kizuna.DomainImpact
+	Summary  []string
+}
+
+// OfferTransfer offers one of the actor's tenant's domains, with everyone
+// in it, to the tenant that owns toTenantDomain (admins only); an admin of
+// that tenant accepts. The offer lasts 14 days. Errors: not_found
+// ("tenant_not_found" for an unknown target); invalid "same_tenant";
+// conflict "last_domain".
+func (s *DomainService) OfferTransfer(ctx context.Context, id, toTenantDomain string) (*TransferOffer, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name, err := kizuna.NormalizeDomain(toTenantDomain)
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.store.DomainByName(ctx, name)
+	if err != nil {
+		return nil, kizuna.Errorf(kizuna.ErrNotFound, "tenant_not_found", "No tenant owns %s.", kizuna.DisplayDomain(name))
+	}
+	if target.TenantID == a.Account.TenantID {
+		return nil, kizuna.Errorf(kizuna.ErrInvalid, "same_tenant", "The domain already belongs to this tenant.")
+	}
+	imp, err := s.store.DomainImpact(ctx, a.Account.TenantID, id, "")
+	if err != nil {
+		return nil, err
+	}
+	if imp.IsLastDomain {
+		return nil, kizuna.Errorf(kizuna.ErrConflict, "last_domain", "A tenant keeps at least one domain; add another before giving this one away.")
+	}
+	x := &kizuna.DomainTransfer{ID: kizuna.NewID(), DomainID: id, FromTenant: a.Account.TenantID, ToTenant: target.TenantID,
+		CreatedBy: a.Account.ID, ExpiresAt: s.now().Add(14 * 24 * time.Hour)}
+	if err := s.store.CreateDomainTransfer(ctx, x); err != nil {
+		return nil, err
+	}
+	offers, err := s.store.DomainTransfers(ctx, a.Account.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range offers {
+		if o.ID == x.ID {
+			x = o
+		}
+	}
+	fromMembers, err := s.store.CountMembers(ctx, x.FromTenant)
+	if err != nil {
+		return nil, err
+	}
+	toMembers, err := s.store.CountMembers(ctx, x.ToTenant)
+	if err != nil {
+		return nil, err
+	}
+	summary := []string{
+		fmt.Sprintf("%d members in %s move from %s to %s; their IDs do not change.", imp.Members, kizuna.DisplayDomain(x.DomainName), x.FromName, x.ToName),
+		fmt.Sprintf("%d other members of %s will see them as external.", fromMembers-imp.Members, x.FromName),
+		fmt.Sprintf("%d members of %s will see them as internal.", toMembers, x.ToName),
+		"Admins and owners among them become members of the new tenant; invite links for this domain are revoked.",
+	}
+	s.audit(ctx, &kizuna.AuditEntry{TenantID: a.Account.TenantID, ActorID: a.Account.ID, Action: "domain.transfer_offer", TargetID: id, Target: x.DomainName,
+		Details: "offered to " + x.ToName})
+	return &TransferOffer{Transfer: x, Impact: imp, Summary: summary}, nil
+}
+
+// Transfers lists the pending transfer offers the actor's tenant made or
+// received (admins only).
+func (s *DomainService) Transfers(ctx context.Context) ([]*kizuna.DomainTransfer, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.DomainTransfers(ctx, a.Account.TenantID)
+}
+
+// AcceptTransfer takes over the domain of an offer made to the actor's
+// tenant (admins only): everyone in it is reclassified for every viewer at
+// once. Errors: not_found; conflict "last_domain", "last_owner".
+func (s *DomainService) AcceptTransfer(ctx context.Context, id string) (*kizuna.DomainTransfer, error) {
+	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	offers, err := s.store.DomainTransfers(ctx, a.Account.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	var offer *kizuna.DomainTransfer
+	for _, o := range offers {
+		if o.ID == id && o.ToTenant == a.Account.TenantID {
+			offer = o
+		}
+	}
+	if offer == nil {
+		return nil, kizuna.NotFound("Domain transfer")
+	}
+	audit := []*kizuna.AuditEntry{
+		{ID: kizuna.NewID(), TenantID: offer.FromTenant, ActorID: a.Account.ID, Action: "domain.transfer_out", TargetID: offer.DomainID, Target: offer.DomainName, Details: "to " + offer.ToName},
+		{ID: kizuna.NewID(), TenantID: offer.ToTenant, ActorID: a.Account.ID, Action: "domain.transfer_in", TargetID: offer.DomainID, Target: offer.DomainName, Details: "from " + offer.FromName},
+	}
+	return s.store.AcceptDomainTransfer(ctx, a.Account.TenantID, id, audit)
+}
+
+// CancelTransfer withdraws (source) or declines (target) a pending offer
+// (admins only). Errors: not_found.
+func (s *DomainService) CancelTransfer(ctx context.Context, id string) error {
+	a, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	return s.store.CancelDomainTransfer(ctx, a.Account.TenantID, id)
+}

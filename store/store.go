@@ -96,6 +96,21 @@ type Domains interface {
 	// the members deleted with it. Errors: not_found "not_restorable";
 	// conflict "id_taken".
 	RestoreDomain(ctx context.Context, tenantID, domainID string, audit *kizuna.AuditEntry) (*kizuna.Domain, error)
+	// CreateDomainTransfer stores a pending transfer offer.
+	CreateDomainTransfer(ctx context.Context, t *kizuna.DomainTransfer) error
+	// DomainTransfers lists a tenant's pending offers, made or received.
+	DomainTransfers(ctx context.Context, tenantID string) ([]*kizuna.DomainTransfer, error)
+	// AcceptDomainTransfer moves the domain of a pending offer made to
+	// toTenant, in one transaction with the audit entries: the domain
+	// changes owner, its members' roles become member, and the source's
+	// invite links naming it are revoked. Errors: not_found; conflict
+	// "last_domain", "last_owner".
+	AcceptDomainTransfer(ctx context.Context, toTenant, id string, audit []*kizuna.AuditEntry) (*kizuna.DomainTransfer, error)
+	// CancelDomainTransfer withdraws or declines a pending offer of either
+	// tenant. Errors: not_found.
+	CancelDomainTransfer(ctx context.Context, tenantID, id string) error
+	// CountMembers counts a tenant's live members.
+	CountMembers(ctx context.Context, tenantID string) (int, error)
 	// DomainOwners returns the current owner of each given domain ID;
 	// unknown and deleted domains are absent from the map (nobody owns
 	// them now).
