@@ -310,7 +310,7 @@ func TestDomainTransfer(t *testing.T) {
 				Summary  []string
 			}
 			w.decode(w.must("owner", "POST", "/api/v1/domains/"+dept+"/transfer", `{"to_tenant_of":"partner.example"}`, 201), &offer)
-			if len(offer.Summary) == 0 || !strings.Contains(offer.Summary[0], "1 members in dept.acme.example move from Acme to Partner Co") ||
+			if len(offer.Summary) == 0 || !strings.Contains(offer.Summary[0], "1 member in dept.acme.example moves from Acme to Partner Co") ||
 				!strings.Contains(offer.Summary[1], "will see them as external") {
 				t.Errorf("summary: %q", offer.Summary)
 			}

@@ -490,9 +490,9 @@ func (s *DomainService) OfferTransfer(ctx context.Context, id, toTenantDomain st
 		return nil, err
 	}
 	summary := []string{
-		fmt.Sprintf("%d members in %s move from %s to %s; their IDs do not change.", imp.Members, kizuna.DisplayDomain(x.DomainName), x.FromName, x.ToName),
-		fmt.Sprintf("%d other members of %s will see them as external.", fromMembers-imp.Members, x.FromName),
-		fmt.Sprintf("%d members of %s will see them as internal.", toMembers, x.ToName),
+		fmt.Sprintf("%s in %s %s from %s to %s; their IDs do not change.", members(imp.Members), kizuna.DisplayDomain(x.DomainName), verb(imp.Members, "moves", "move"), x.FromName, x.ToName),
+		fmt.Sprintf("%s of %s will see them as external.", members(fromMembers-imp.Members), x.FromName),
+		fmt.Sprintf("%s of %s will see them as internal.", members(toMembers), x.ToName),
 		"Admins and owners among them become members of the new tenant; invite links for this domain are revoked.",
 	}
 	s.audit(ctx, &kizuna.AuditEntry{TenantID: a.Account.TenantID, ActorID: a.Account.ID, Action: "domain.transfer_offer", TargetID: id, Target: x.DomainName,
@@ -546,4 +546,19 @@ func (s *DomainService) CancelTransfer(ctx context.Context, id string) error {
 		return err
 	}
 	return s.store.CancelDomainTransfer(ctx, a.Account.TenantID, id)
+}
+
+// members says "1 member" or "n members".
+func members(n int) string {
+	if n == 1 {
+		return "1 member"
+	}
+	return fmt.Sprintf("%d members", n)
+}
+
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
