@@ -388,3 +388,34 @@ func TestAuditLog(t *testing.T) {
 		})
 	}
 }
+
+func TestAuditRetention(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			now := time.Now()
+			var mu sync.Mutex
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			w := newWorld(t, eng.Open, func(c *service.Config) { c.Now = clock; c.AuditRetention = 30 * 24 * time.Hour })
+			w.store.Now = clock
+			for i := 0; i < 3; i++ {
+				w.must("", "POST", "/api/v1/login", `{"id":"ghost@acme.example","password":"wrong wrong"}`, 401)
+			}
+			if n, err := w.svc.Audit.PurgeExpired(context.Background()); err != nil || n != 0 {
+				t.Fatalf("fresh entries purged: %d %v", n, err)
+			}
+			mu.Lock()
+			now = now.Add(31 * 24 * time.Hour)
+			mu.Unlock()
+			w.signIn("owner", "boss@acme.example", ownerPassword)                                         // 30-day sessions ended meanwhile
+			w.must("owner", "PATCH", "/api/v1/tenant/settings", `{"initial_password_ttl_hours":48}`, 200) // a fresh entry
+			n, err := w.svc.Audit.PurgeExpired(context.Background())
+			if err != nil || n == 0 {
+				t.Fatalf("purge: %d %v", n, err)
+			}
+			left := w.must("owner", "GET", "/api/v1/audit?limit=500", "", 200)
+			if strings.Count(left, `"action"`) != 1 || !strings.Contains(left, "tenant.settings") {
+				t.Errorf("after retention: %s", left)
+			}
+		})
+	}
+}

@@ -28,6 +28,7 @@ type world struct {
 	t      *testing.T
 	srv    *httptest.Server
 	store  *sqlstore.DB
+	svc    *service.Services
 	tokens map[string]string // actor name → session token
 	ids    map[string]string // actor name → account ID
 }
@@ -44,7 +45,7 @@ func newWorld(t *testing.T, open func(testing.TB) *sqlstore.DB, opts ...func(*se
 	svc := service.New(st, password.NewHasher(fastHash, 0), cfg, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st))
 	t.Cleanup(srv.Close)
-	w := &world{t: t, srv: srv, store: st, tokens: map[string]string{}, ids: map[string]string{}}
+	w := &world{t: t, srv: srv, store: st, svc: svc, tokens: map[string]string{}, ids: map[string]string{}}
 	ctx := context.Background()
 	for _, tn := range []struct{ name, domain, owner, actor string }{
 		{"Acme", "acme.example", "boss", "owner"},

@@ -82,3 +82,21 @@ func (s *AuditService) Export(ctx context.Context, w io.Writer, format string) e
 		before = page[len(page)-1].ID
 	}
 }
+
+// PurgeExpired deletes audit entries older than the retention period, in
+// batches, and returns how many went. Deleting is idempotent, so it may
+// run on every node.
+func (s *AuditService) PurgeExpired(ctx context.Context) (int, error) {
+	if s.cfg.AuditRetention <= 0 {
+		return 0, nil
+	}
+	before := s.now().Add(-s.cfg.AuditRetention)
+	total := 0
+	for {
+		n, err := s.store.DeleteAuditBefore(ctx, before, 1000)
+		total += n
+		if err != nil || n < 1000 {
+			return total, err
+		}
+	}
+}

@@ -35,6 +35,9 @@ type Config struct {
 	// Resolver, when set, lets admins verify domains through DNS TXT
 	// records.
 	Resolver TXTResolver
+	// AuditRetention is how long audit entries are kept; 0 means 365
+	// days, a negative value forever.
+	AuditRetention time.Duration
 	// DeletedRetention is how long a deleted domain can be restored; 0
 	// means 30 days.
 	DeletedRetention time.Duration
@@ -74,6 +77,9 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 	}
 	if cfg.PasswordChangeTTL == 0 {
 		cfg.PasswordChangeTTL = 15 * time.Minute
+	}
+	if cfg.AuditRetention == 0 {
+		cfg.AuditRetention = 365 * 24 * time.Hour
 	}
 	if cfg.DeletedRetention == 0 {
 		cfg.DeletedRetention = 30 * 24 * time.Hour

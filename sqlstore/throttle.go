@@ -144,3 +144,18 @@ func (db *DB) SheetTicket(ctx context.Context, tenantID, id string) ([]byte, err
 	}
 	return c, db.mapErr(err)
 }
+
+// DeleteAuditBefore implements store.Audit. It deletes in batches so that
+// a first run over years of entries does not hold the writer for long.
+func (db *DB) DeleteAuditBefore(ctx context.Context, t time.Time, limit int) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE created_at < ? ORDER BY id LIMIT ?)`, millis(t), limit)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return int(n), err
+}

@@ -236,6 +236,9 @@ type Audit interface {
 	AppendAudit(ctx context.Context, e *kizuna.AuditEntry) error
 	// AuditLog lists a tenant's entries, newest first.
 	AuditLog(ctx context.Context, tenantID string, f AuditFilter) ([]*kizuna.AuditEntry, error)
+	// DeleteAuditBefore removes entries older than t, at most limit of
+	// them, and says how many went (the retention job calls it until 0).
+	DeleteAuditBefore(ctx context.Context, t time.Time, limit int) (int, error)
 }
 
 // SheetTickets keeps encrypted initial passwords until their sheet is

@@ -40,6 +40,9 @@ type Config struct {
 	// DNSVerify lets admins verify domains through DNS TXT records with
 	// the system resolver (KIZUNA_DNS_VERIFY).
 	DNSVerify bool
+	// AuditRetention is how long audit entries are kept; a negative value
+	// keeps them forever (KIZUNA_AUDIT_RETENTION).
+	AuditRetention time.Duration
 	// DomainGrace is how long a renamed domain's former name signs in and
 	// stays reserved (KIZUNA_DOMAIN_GRACE).
 	DomainGrace time.Duration
@@ -61,6 +64,7 @@ func DefaultConfig() Config {
 		SessionTTL:           30 * 24 * time.Hour,
 		MaxAccountsPerClient: 5,
 		DomainGrace:          30 * 24 * time.Hour,
+		AuditRetention:       365 * 24 * time.Hour,
 		ShutdownTimeout:      15 * time.Second,
 		LogFormat:            "json",
 	}
@@ -98,6 +102,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("KIZUNA_DNS_VERIFY: want true or false, got %q", v)
 		}
 		c.DNSVerify = b
+	}
+	if v := getenv("KIZUNA_AUDIT_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("KIZUNA_AUDIT_RETENTION: %w", err)
+		}
+		c.AuditRetention = d
 	}
 	if v := getenv("KIZUNA_DOMAIN_GRACE"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -145,6 +156,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxAccountsPerClient < 1 || c.MaxAccountsPerClient > 100 {
 		errs = append(errs, fmt.Errorf("KIZUNA_MAX_ACCOUNTS_PER_CLIENT must be between 1 and 100"))
+	}
+	if c.AuditRetention >= 0 && c.AuditRetention < 24*time.Hour {
+		errs = append(errs, errors.New("KIZUNA_AUDIT_RETENTION must be at least 24h (or negative to keep entries forever)"))
 	}
 	if c.DomainGrace < time.Minute {
 		errs = append(errs, errors.New("KIZUNA_DOMAIN_GRACE must be at least a minute"))

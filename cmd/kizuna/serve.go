@@ -106,13 +106,17 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	hasher := password.NewHasher(password.OWASP, 0)
 	m.Services = service.New(st, hasher, service.Config{Resolver: resolver, OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL,
-		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient, Mailer: worker, DomainGracePeriod: m.Config.DomainGrace}, m.Logger)
+		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient, Mailer: worker, DomainGracePeriod: m.Config.DomainGrace, AuditRetention: m.Config.AuditRetention}, m.Logger)
 	jobCtx, stop := context.WithCancel(context.Background())
 	m.stopJobs = stop
-	m.jobs.Add(1)
+	m.jobs.Add(2)
 	go func() {
 		defer m.jobs.Done()
 		worker.Run(jobCtx)
+	}()
+	go func() {
+		defer m.jobs.Done()
+		m.runAuditRetention(jobCtx)
 	}()
 	api := httpapi.New(m.Services, m.Logger, m.URL(), st)
 	m.server = &http.Server{
@@ -153,6 +157,25 @@ or from the command line: kizuna setup --tenant Acme --domain acme.example --own
 `, token, m.URL(), token)
 	}
 	return nil
+}
+
+// runAuditRetention deletes expired audit entries at start and then every
+// hour until ctx ends.
+func (m *Main) runAuditRetention(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := m.Services.Audit.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("audit retention", "err", err)
+		} else if n > 0 {
+			m.Logger.Info("audit entries past retention deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // URL returns the server's base URL.
