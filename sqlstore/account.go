@@ -18,7 +18,7 @@ const accountSelect = `SELECT a.id, a.kind, COALESCE(d.tenant_id, ''), COALESCE(
 	a.created_at, a.updated_at
 	FROM accounts a LEFT JOIN domains d ON d.id = a.domain_id LEFT JOIN tenants t ON t.id = d.tenant_id `
 
-func scanAccount(row interface{ Scan(...any) error }) (*kizuna.Account, error) {
+func scanAccount(row scanner) (*kizuna.Account, error) {
 	var a kizuna.Account
 	var created, updated int64
 	err := row.Scan(&a.ID, &a.Kind, &a.TenantID, &a.DomainID, &a.Local, &a.DomainName, &a.TenantName,
@@ -258,20 +258,7 @@ func (db *DB) tenantDomainIDs(ctx context.Context, tenantID string) ([]string, e
 }
 
 func (db *DB) accountPage(ctx context.Context, query string, args ...any) ([]*kizuna.Account, error) {
-	rows, err := db.query(ctx, query, args...)
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	defer rows.Close()
-	var out []*kizuna.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, db.mapErr(err)
-		}
-		out = append(out, a)
-	}
-	return out, db.mapErr(rows.Err())
+	return queryAll(ctx, db, scanAccount, query, args...)
 }
 
 // UpdateAccount implements store.Accounts.
@@ -333,7 +320,7 @@ func (db *DB) ExistingLocals(ctx context.Context, domainID string, locals []stri
 			args = append(args, l)
 		}
 		rows, err := db.query(ctx, `SELECT local FROM accounts WHERE domain_id = ? AND status <> 'deleted'
-			AND local IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, args...)
+			AND local IN (`+placeholders(len(batch))+`)`, args...)
 		if err != nil {
 			return nil, db.mapErr(err)
 		}

@@ -60,21 +60,8 @@ func (db *DB) OpenClientSession(ctx context.Context, s *kizuna.Session, max int)
 
 // ClientSessions implements store.Clients.
 func (db *DB) ClientSessions(ctx context.Context, clientID string) ([]*kizuna.Session, error) {
-	rows, err := db.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE client_id = ? AND expires_at > ? ORDER BY created_at, id`,
+	return queryAll(ctx, db, scanSession, `SELECT `+sessionColumns+` FROM sessions WHERE client_id = ? AND expires_at > ? ORDER BY created_at, id`,
 		clientID, millis(db.Now()))
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	defer rows.Close()
-	var out []*kizuna.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, db.mapErr(err)
-		}
-		out = append(out, s)
-	}
-	return out, db.mapErr(rows.Err())
 }
 
 func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }

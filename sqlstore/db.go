@@ -56,9 +56,6 @@ func New(write, read *sql.DB, d Dialect) *DB {
 	return &DB{write: write, read: read, dialect: d, Now: time.Now, rebound: map[string]string{}}
 }
 
-// Dialect returns the engine's dialect.
-func (db *DB) Dialect() Dialect { return db.dialect }
-
 // WriteDB returns the connection pool used for writes (for tools such as
 // backups and integrity checks).
 func (db *DB) WriteDB() *sql.DB { return db.write }
@@ -230,4 +227,26 @@ func fromOptMillis(ms int64) time.Time {
 		return time.Time{}
 	}
 	return fromMillis(ms)
+}
+
+// scanner is a row to scan: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// queryAll runs a read query and scans every row with scan. The result is
+// never nil, so an empty list reads as [] in JSON.
+func queryAll[T any](ctx context.Context, db *DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.query(ctx, query, args...)
+	if err != nil {
+		return nil, db.mapErr(err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, db.mapErr(err)
+		}
+		out = append(out, v)
+	}
+	return out, db.mapErr(rows.Err())
 }

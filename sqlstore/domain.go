@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/kizuna-chat/kizuna"
@@ -33,7 +32,7 @@ func (db *DB) AddDomain(ctx context.Context, d *kizuna.Domain) error {
 
 const domainColumns = `id, tenant_id, name, created_at, verification_token, verified_at, deleted_at, purge_after`
 
-func scanDomain(row interface{ Scan(...any) error }) (*kizuna.Domain, error) {
+func scanDomain(row scanner) (*kizuna.Domain, error) {
 	var d kizuna.Domain
 	var created, verified, deleted, purge int64
 	if err := row.Scan(&d.ID, &d.TenantID, &d.Name, &created, &d.VerificationToken, &verified, &deleted, &purge); err != nil {
@@ -44,22 +43,18 @@ func scanDomain(row interface{ Scan(...any) error }) (*kizuna.Domain, error) {
 	return &d, nil
 }
 
+// scanDomainValue is scanDomain for lists of values.
+func scanDomainValue(row scanner) (kizuna.Domain, error) {
+	d, err := scanDomain(row)
+	if err != nil {
+		return kizuna.Domain{}, err
+	}
+	return *d, nil
+}
+
 // Domains implements store.Domains.
 func (db *DB) Domains(ctx context.Context, tenantID string) ([]kizuna.Domain, error) {
-	rows, err := db.query(ctx, `SELECT `+domainColumns+` FROM domains WHERE tenant_id = ? AND deleted_at = 0 ORDER BY name`, tenantID)
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	defer rows.Close()
-	out := []kizuna.Domain{}
-	for rows.Next() {
-		d, err := scanDomain(rows)
-		if err != nil {
-			return nil, db.mapErr(err)
-		}
-		out = append(out, *d)
-	}
-	return out, db.mapErr(rows.Err())
+	return queryAll(ctx, db, scanDomainValue, `SELECT `+domainColumns+` FROM domains WHERE tenant_id = ? AND deleted_at = 0 ORDER BY name`, tenantID)
 }
 
 // DomainByName implements store.Domains.
@@ -86,7 +81,7 @@ func (db *DB) DomainOwners(ctx context.Context, domainIDs []string) (map[string]
 		batch := ids[:min(len(ids), 500)]
 		ids = ids[len(batch):]
 		rows, err := db.query(ctx, `SELECT d.id, d.name, t.id, t.name FROM domains d JOIN tenants t ON t.id = d.tenant_id
-			WHERE d.deleted_at = 0 AND d.id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, batch...)
+			WHERE d.deleted_at = 0 AND d.id IN (`+placeholders(len(batch))+`)`, batch...)
 		if err != nil {
 			return nil, db.mapErr(err)
 		}
@@ -201,20 +196,7 @@ func (db *DB) Domain(ctx context.Context, tenantID, domainID string) (*kizuna.Do
 
 // DeletedDomains implements store.Domains.
 func (db *DB) DeletedDomains(ctx context.Context, tenantID string) ([]kizuna.Domain, error) {
-	rows, err := db.query(ctx, `SELECT `+domainColumns+` FROM domains WHERE tenant_id = ? AND deleted_at <> 0 ORDER BY deleted_at DESC`, tenantID)
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	defer rows.Close()
-	out := []kizuna.Domain{}
-	for rows.Next() {
-		d, err := scanDomain(rows)
-		if err != nil {
-			return nil, db.mapErr(err)
-		}
-		out = append(out, *d)
-	}
-	return out, db.mapErr(rows.Err())
+	return queryAll(ctx, db, scanDomainValue, `SELECT `+domainColumns+` FROM domains WHERE tenant_id = ? AND deleted_at <> 0 ORDER BY deleted_at DESC`, tenantID)
 }
 
 // DomainImpact implements store.Domains.

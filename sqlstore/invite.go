@@ -11,7 +11,7 @@ import (
 
 const inviteColumns = `id, tenant_id, created_by, domain_ids, expires_at, max_uses, uses, revoked_at, created_at`
 
-func scanInvite(row interface{ Scan(...any) error }) (*kizuna.InviteLink, error) {
+func scanInvite(row scanner) (*kizuna.InviteLink, error) {
 	var l kizuna.InviteLink
 	var domains string
 	var expires, revoked, created int64
@@ -36,20 +36,7 @@ func (db *DB) CreateInviteLink(ctx context.Context, l *kizuna.InviteLink, codeHa
 
 // InviteLinks implements store.InviteLinks.
 func (db *DB) InviteLinks(ctx context.Context, tenantID string) ([]*kizuna.InviteLink, error) {
-	rows, err := db.query(ctx, `SELECT `+inviteColumns+` FROM invite_links WHERE tenant_id = ? ORDER BY id DESC LIMIT 500`, tenantID)
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	defer rows.Close()
-	out := []*kizuna.InviteLink{}
-	for rows.Next() {
-		l, err := scanInvite(rows)
-		if err != nil {
-			return nil, db.mapErr(err)
-		}
-		out = append(out, l)
-	}
-	return out, db.mapErr(rows.Err())
+	return queryAll(ctx, db, scanInvite, `SELECT `+inviteColumns+` FROM invite_links WHERE tenant_id = ? ORDER BY id DESC LIMIT 500`, tenantID)
 }
 
 // RevokeInviteLink implements store.InviteLinks.

@@ -12,7 +12,7 @@ import (
 
 const mailColumns = `id, tenant_id, COALESCE(account_id, ''), kind, recipient, subject, body, status, attempts, last_error, next_attempt_at, created_at, sent_at`
 
-func scanMail(row interface{ Scan(...any) error }) (*store.OutgoingMail, error) {
+func scanMail(row scanner) (*store.OutgoingMail, error) {
 	var m store.OutgoingMail
 	var next, created, sent int64
 	if err := row.Scan(&m.ID, &m.TenantID, &m.AccountID, &m.Kind, &m.To, &m.Subject, &m.Text, &m.Status, &m.Attempts, &m.LastError, &next, &created, &sent); err != nil {
@@ -115,20 +115,7 @@ func (db *DB) ListMail(ctx context.Context, tenantID, status, before string, lim
 		query += ` AND id < ?`
 		args = append(args, before)
 	}
-	rows, err := db.query(ctx, query+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	defer rows.Close()
-	out := []*store.OutgoingMail{}
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, db.mapErr(err)
-		}
-		out = append(out, m)
-	}
-	return out, db.mapErr(rows.Err())
+	return queryAll(ctx, db, scanMail, query+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 }
 
 // RetryMail implements store.MailQueue.

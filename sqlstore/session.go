@@ -24,7 +24,7 @@ func insertSession(ctx context.Context, tx *Tx, s *kizuna.Session) error {
 
 const sessionColumns = `id, account_id, token_hash, password_change_only, COALESCE(client_id, ''), created_at, expires_at`
 
-func scanSession(row interface{ Scan(...any) error }) (*kizuna.Session, error) {
+func scanSession(row scanner) (*kizuna.Session, error) {
 	var s kizuna.Session
 	var created, expires int64
 	if err := row.Scan(&s.ID, &s.AccountID, &s.TokenHash, &s.PasswordChangeOnly, &s.ClientID, &created, &expires); err != nil {

@@ -87,6 +87,16 @@ func insertAudit(ctx context.Context, tx *Tx, e *kizuna.AuditEntry) error {
 	return err
 }
 
+func scanAudit(row scanner) (*kizuna.AuditEntry, error) {
+	var e kizuna.AuditEntry
+	var created int64
+	if err := row.Scan(&e.ID, &e.TenantID, &e.ActorID, &e.Action, &e.TargetID, &e.Target, &e.SourceAddr, &e.Details, &created); err != nil {
+		return nil, err
+	}
+	e.CreatedAt = fromMillis(created)
+	return &e, nil
+}
+
 // AuditLog implements store.Audit.
 func (db *DB) AuditLog(ctx context.Context, tenantID string, f store.AuditFilter) ([]*kizuna.AuditEntry, error) {
 	if f.Limit <= 0 {
@@ -104,22 +114,7 @@ func (db *DB) AuditLog(ctx context.Context, tenantID string, f store.AuditFilter
 		args = append(args, f.Action)
 	}
 	args = append(args, f.Limit)
-	rows, err := db.query(ctx, query+` ORDER BY id DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	defer rows.Close()
-	out := []*kizuna.AuditEntry{}
-	for rows.Next() {
-		var e kizuna.AuditEntry
-		var created int64
-		if err := rows.Scan(&e.ID, &e.TenantID, &e.ActorID, &e.Action, &e.TargetID, &e.Target, &e.SourceAddr, &e.Details, &created); err != nil {
-			return nil, db.mapErr(err)
-		}
-		e.CreatedAt = fromMillis(created)
-		out = append(out, &e)
-	}
-	return out, db.mapErr(rows.Err())
+	return queryAll(ctx, db, scanAudit, query+` ORDER BY id DESC LIMIT ?`, args...)
 }
 
 // PutSheetTicket implements store.SheetTickets.

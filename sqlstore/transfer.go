@@ -11,7 +11,7 @@ import (
 const transferSelect = `SELECT x.id, x.domain_id, d.name, x.from_tenant, f.name, x.to_tenant, t.name, x.created_by, x.status, x.created_at, x.expires_at
 	FROM domain_transfers x JOIN domains d ON d.id = x.domain_id JOIN tenants f ON f.id = x.from_tenant JOIN tenants t ON t.id = x.to_tenant `
 
-func scanTransfer(row interface{ Scan(...any) error }) (*kizuna.DomainTransfer, error) {
+func scanTransfer(row scanner) (*kizuna.DomainTransfer, error) {
 	var x kizuna.DomainTransfer
 	var created, expires int64
 	if err := row.Scan(&x.ID, &x.DomainID, &x.DomainName, &x.FromTenant, &x.FromName, &x.ToTenant, &x.ToName, &x.CreatedBy, &x.Status, &created, &expires); err != nil {
@@ -40,21 +40,8 @@ func (db *DB) CreateDomainTransfer(ctx context.Context, x *kizuna.DomainTransfer
 
 // DomainTransfers implements store.Domains.
 func (db *DB) DomainTransfers(ctx context.Context, tenantID string) ([]*kizuna.DomainTransfer, error) {
-	rows, err := db.query(ctx, transferSelect+`WHERE (x.from_tenant = ? OR x.to_tenant = ?) AND x.status = 'pending' AND x.expires_at > ?
+	return queryAll(ctx, db, scanTransfer, transferSelect+`WHERE (x.from_tenant = ? OR x.to_tenant = ?) AND x.status = 'pending' AND x.expires_at > ?
 		ORDER BY x.id DESC`, tenantID, tenantID, millis(db.Now()))
-	if err != nil {
-		return nil, db.mapErr(err)
-	}
-	defer rows.Close()
-	out := []*kizuna.DomainTransfer{}
-	for rows.Next() {
-		x, err := scanTransfer(rows)
-		if err != nil {
-			return nil, db.mapErr(err)
-		}
-		out = append(out, x)
-	}
-	return out, db.mapErr(rows.Err())
 }
 
 // AcceptDomainTransfer implements store.Domains.
