@@ -81,7 +81,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 // routeTable is every route of the API, top to bottom.
 func (s *Server) routeTable() []Route {
-	return []Route{
+	routes := []Route{
 		{"GET", "/healthz", Public, s.healthz},
 		{"GET", "/readyz", Public, s.readyz},
 		{"GET", "/api/openapi.json", Public, s.openAPI},
@@ -139,6 +139,8 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/api/v1/invites/{code}/accept", Public, s.acceptInvite},
 		{"GET", "/api/v1/people/lookup", Session, s.lookupPerson},
 	}
+	routes = append(routes, s.talkRoutes()...)
+	return append(routes, s.contactRoutes()...)
 }
 
 // adapt turns a route into an http.Handler: authentication, the error

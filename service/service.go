@@ -51,14 +51,16 @@ type Config struct {
 
 // Services bundles every service over one store.
 type Services struct {
-	Tenants *TenantService
-	Domains *DomainService
-	Members *MemberService
-	Auth    *AuthService
-	Invites *InviteService
-	Imports *ImportService
-	Mail    *MailService
-	Audit   *AuditService
+	Tenants  *TenantService
+	Domains  *DomainService
+	Members  *MemberService
+	Auth     *AuthService
+	Invites  *InviteService
+	Imports  *ImportService
+	Mail     *MailService
+	Audit    *AuditService
+	Talk     *TalkService
+	Contacts *ContactService
 }
 
 // deps are what every service shares.
@@ -98,14 +100,16 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 	}
 	d := &deps{store: st, hasher: hasher, cfg: cfg, log: log, now: cfg.Now}
 	return &Services{
-		Tenants: &TenantService{d},
-		Domains: &DomainService{d},
-		Members: &MemberService{d},
-		Auth:    &AuthService{d},
-		Invites: &InviteService{d},
-		Imports: &ImportService{deps: d},
-		Mail:    &MailService{d},
-		Audit:   &AuditService{d},
+		Tenants:  &TenantService{d},
+		Domains:  &DomainService{d},
+		Members:  &MemberService{d},
+		Auth:     &AuthService{d},
+		Invites:  &InviteService{d},
+		Imports:  &ImportService{deps: d},
+		Mail:     &MailService{d},
+		Audit:    &AuditService{d},
+		Contacts: &ContactService{d},
+		Talk:     &TalkService{d},
 	}
 }
 

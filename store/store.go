@@ -29,6 +29,8 @@ type Store interface {
 	SheetTickets
 	InviteLinks
 	MailQueue
+	Talk
+	Contacts
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -29,10 +29,7 @@ type Clock interface {
 // Run runs the suite. open must return a fresh, empty, migrated store for
 // each call and arrange (with t.Cleanup) for it to be closed and removed.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, st store.Store)
-	}{
+	tests := []suiteCase{
 		{"Ping", testPing},
 		{"CreateTenant", testCreateTenant},
 		{"CreateTenantDomainTakenLeavesNothing", testCreateTenantDomainTaken},
@@ -60,12 +57,20 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SessionExpiry", testSessionExpiry},
 		{"SetupToken", testSetupToken},
 	}
+	tests = append(tests, talkCases()...)
+	tests = append(tests, contactCases()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(t, open(t))
 		})
 	}
+}
+
+// suiteCase is one test of the suite, run on a fresh store.
+type suiteCase struct {
+	name string
+	fn   func(t *testing.T, st store.Store)
 }
 
 // fixedNow is the clock the suite sets on stores that implement Clock: a

@@ -1,0 +1,4 @@
+package service
+
+// TalkService runs rooms and messages.
+type TalkService struct{ *deps }

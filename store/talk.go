@@ -1,0 +1,5 @@
+package store
+
+// Talk stores rooms, messages, read state and the room event log.
+type Talk interface {
+}
