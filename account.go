@@ -23,10 +23,13 @@ type TenantSettings struct {
 	// MembersCreateInviteLinks lets members who are not admins create
 	// invite links.
 	MembersCreateInviteLinks bool `json:"members_create_invite_links"`
+	// External is the external-talk policy (R9). It changes only through
+	// its own audited act, never with the other settings.
+	External ExternalPolicy `json:"external_policy"`
 }
 
 // DefaultTenantSettings are the settings of a new tenant.
-var DefaultTenantSettings = TenantSettings{InitialPasswordTTLHours: 720, AllowTypedInitialPasswords: true}
+var DefaultTenantSettings = TenantSettings{InitialPasswordTTLHours: 720, AllowTypedInitialPasswords: true, External: DefaultExternalPolicy}
 
 // MaxInitialPasswordTTLHours bounds the initial-password lifetime (a year).
 const MaxInitialPasswordTTLHours = 24 * 366
@@ -120,8 +123,11 @@ type Account struct {
 	Role               Role
 	Status             AccountStatus
 	MustChangePassword bool
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// ExternalTalk is the member's exception to the tenant's
+	// external-talk policy ("" follows the tenant).
+	ExternalTalk ExternalTalk
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Address returns the sign-in ID: "local@domain" for members, the handle
