@@ -15,14 +15,14 @@ import (
 // personal accounts have neither, hence the outer joins.
 const accountSelect = `SELECT a.id, a.kind, COALESCE(d.tenant_id, ''), COALESCE(a.domain_id, ''), a.local,
 	COALESCE(d.name, ''), COALESCE(t.name, ''), a.display_name, a.contact_mail, a.role, a.status, a.must_change_password,
-	a.created_at, a.updated_at
+	a.external_talk, a.created_at, a.updated_at
 	FROM accounts a LEFT JOIN domains d ON d.id = a.domain_id LEFT JOIN tenants t ON t.id = d.tenant_id `
 
 func scanAccount(row scanner) (*kizuna.Account, error) {
 	var a kizuna.Account
 	var created, updated int64
 	err := row.Scan(&a.ID, &a.Kind, &a.TenantID, &a.DomainID, &a.Local, &a.DomainName, &a.TenantName,
-		&a.DisplayName, &a.ContactMail, &a.Role, &a.Status, &a.MustChangePassword, &created, &updated)
+		&a.DisplayName, &a.ContactMail, &a.Role, &a.Status, &a.MustChangePassword, &a.ExternalTalk, &created, &updated)
 	if err != nil {
 		return nil, err
 	}

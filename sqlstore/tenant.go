@@ -13,11 +13,19 @@ import (
 func (db *DB) CreateTenant(ctx context.Context, nt store.NewTenant) error {
 	return db.inTx(ctx, func(tx *Tx) error {
 		nt.Tenant.CreatedAt, nt.Tenant.UpdatedAt = tx.now, tx.now
+		// A policy without a contact mode was never chosen (callers that
+		// build settings by hand leave it zero): the tenant gets the default
+		// rather than a closed policy nobody decided on.
+		if !nt.Tenant.Settings.External.AddContacts.Valid() {
+			nt.Tenant.Settings.External = kizuna.DefaultExternalPolicy
+		}
 		st := nt.Tenant.Settings
 		if _, err := tx.exec(ctx, `INSERT INTO tenants (id, name, initial_password_ttl_hours, allow_typed_initial_passwords,
-			members_create_invite_links, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			members_create_invite_links, allow_external_personal, allow_other_tenants, external_contacts, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			nt.Tenant.ID, nt.Tenant.Name, st.InitialPasswordTTLHours, st.AllowTypedInitialPasswords,
-			st.MembersCreateInviteLinks, millis(tx.now), millis(tx.now)); err != nil {
+			st.MembersCreateInviteLinks, st.External.AllowPersonal, st.External.AllowOtherTenants, st.External.AddContacts,
+			millis(tx.now), millis(tx.now)); err != nil {
 			return err
 		}
 		nt.Domain.TenantID = nt.Tenant.ID
@@ -34,9 +42,11 @@ func (db *DB) Tenant(ctx context.Context, id string) (*kizuna.Tenant, error) {
 	var t kizuna.Tenant
 	var created, updated int64
 	err := db.queryRow(ctx, `SELECT id, name, initial_password_ttl_hours, allow_typed_initial_passwords,
-		members_create_invite_links, created_at, updated_at FROM tenants WHERE id = ?`, id).
+		members_create_invite_links, allow_external_personal, allow_other_tenants, external_contacts, created_at, updated_at
+		FROM tenants WHERE id = ?`, id).
 		Scan(&t.ID, &t.Name, &t.Settings.InitialPasswordTTLHours, &t.Settings.AllowTypedInitialPasswords,
-			&t.Settings.MembersCreateInviteLinks, &created, &updated)
+			&t.Settings.MembersCreateInviteLinks, &t.Settings.External.AllowPersonal, &t.Settings.External.AllowOtherTenants,
+			&t.Settings.External.AddContacts, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kizuna.NotFound("Tenant")
 	}
@@ -74,7 +84,10 @@ func (db *DB) CountTenants(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// UpdateTenantSettings implements store.Tenants.
+// UpdateTenantSettings implements store.Tenants. It leaves the
+// external-talk policy alone: that changes only through SetExternalPolicy,
+// audited in its own transaction, so a settings change made from a stale
+// read cannot undo a policy change.
 func (db *DB) UpdateTenantSettings(ctx context.Context, id string, st kizuna.TenantSettings) (*kizuna.Tenant, error) {
 	err := db.inTx(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, `UPDATE tenants SET initial_password_ttl_hours = ?, allow_typed_initial_passwords = ?,
