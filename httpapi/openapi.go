@@ -105,7 +105,7 @@ func buildOpenAPI(routes []Route) []byte {
 		}
 		desc := op.description
 		codes := op.errors
-		if rt.Auth == Session {
+		if rt.Auth != Public {
 			// Every session route can answer these; listing them once per
 			// route keeps each operation self-contained for integrators.
 			codes = append(append([]string{}, codes...), "unauthorized", "invalid_session", "password_change_required")
@@ -152,7 +152,7 @@ func buildOpenAPI(routes []Route) []byte {
 		}
 		responses[itoa(op.status)] = ok2xx
 		responses["default"] = map[string]any{"$ref": "#/components/responses/Error"}
-		if rt.Auth == Session {
+		if rt.Auth != Public {
 			responses["401"] = map[string]any{"$ref": "#/components/responses/Error"}
 		}
 		if paths[rt.Path] == nil {

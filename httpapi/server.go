@@ -44,6 +44,10 @@ const (
 	// Session routes need a valid session token; the service layer then
 	// decides what the account may do.
 	Session
+	// Stream routes need a session token like Session routes, also
+	// accepted as the access_token query parameter: browsers cannot set
+	// headers on a WebSocket handshake.
+	Stream
 )
 
 // Route is one entry of the route table.
@@ -172,6 +176,10 @@ func (s *Server) authenticate(rt Route, r *http.Request) (*kizuna.Actor, error) 
 		return nil, nil
 	}
 	token, ok := bearerToken(r)
+	if !ok && rt.Auth == Stream {
+		token = r.URL.Query().Get("access_token")
+		ok = token != ""
+	}
 	if !ok {
 		return nil, kizuna.Errorf(kizuna.ErrUnauthorized, "unauthorized", "Sign in first: send Authorization: Bearer <token>.")
 	}
@@ -207,6 +215,10 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 }
+
+// Unwrap lets http.ResponseController and the WebSocket upgrade reach the
+// connection underneath (hijacking, flushing).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code

@@ -396,3 +396,44 @@ func (s *AuthService) ChangePassword(ctx context.Context, current, next string) 
 	s.audit(ctx, &kizuna.AuditEntry{TenantID: acct.TenantID, ActorID: acct.ID, Action: "auth.password_changed", TargetID: acct.ID, Target: acct.Address()})
 	return s.openSession(ctx, acct, client)
 }
+
+// StreamActors returns the accounts an event stream serves: every account
+// signed in (past the password change) on the actor's client, or the actor
+// alone when its session is not on a client. Errors: unauthorized
+// "invalid_session" when the actor's own session has ended.
+func (s *AuthService) StreamActors(ctx context.Context) ([]*kizuna.Actor, error) {
+	a, err := signedIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a.Session.ClientID == "" {
+		return []*kizuna.Actor{a}, nil
+	}
+	sessions, err := s.store.ClientSessions(ctx, a.Session.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*kizuna.Actor
+	own := false
+	for _, sess := range sessions {
+		if sess.PasswordChangeOnly {
+			continue
+		}
+		acct, err := s.store.AccountByID(ctx, sess.AccountID)
+		if errors.Is(err, kizuna.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if acct.Status != kizuna.StatusActive {
+			continue
+		}
+		own = own || sess.ID == a.Session.ID
+		out = append(out, &kizuna.Actor{Account: acct, Session: sess})
+	}
+	if !own {
+		return nil, kizuna.Errorf(kizuna.ErrUnauthorized, "invalid_session", "The session has ended; sign in again.")
+	}
+	return out, nil
+}

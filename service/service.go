@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kizuna-chat/kizuna"
+	"github.com/kizuna-chat/kizuna/hub"
 	"github.com/kizuna-chat/kizuna/password"
 	"github.com/kizuna-chat/kizuna/store"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	// Mailer is woken when mail is queued; nil means nobody listens (the
 	// mail waits for the next poll).
 	Mailer Notifier
+	// Hub delivers talk events to connections; nil means an in-process
+	// hub (one node).
+	Hub hub.Hub
 }
 
 // Services bundles every service over one store.
@@ -70,6 +74,8 @@ type deps struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
+	// rooms caches room membership for talk (see roomCache).
+	rooms *roomCache
 }
 
 // New returns the services over st.
@@ -98,7 +104,10 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &deps{store: st, hasher: hasher, cfg: cfg, log: log, now: cfg.Now}
+	if cfg.Hub == nil {
+		cfg.Hub = hub.NewLocal()
+	}
+	d := &deps{store: st, hasher: hasher, cfg: cfg, log: log, now: cfg.Now, rooms: newRoomCache()}
 	return &Services{
 		Tenants:  &TenantService{d},
 		Domains:  &DomainService{d},
@@ -109,7 +118,7 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 		Mail:     &MailService{d},
 		Audit:    &AuditService{d},
 		Contacts: &ContactService{d},
-		Talk:     &TalkService{d},
+		Talk:     newTalkService(d, cfg.Hub),
 	}
 }
 

@@ -1,0 +1,247 @@
+// Package hub delivers committed events to the connections of the
+// accounts they concern. The store is the source of truth: the hub only
+// carries what was already committed, and a client that misses something
+// (slow, disconnected, on another node) catches up from the store's event
+// log. Local fans out within one process; a cluster puts a message bus in
+// front of it behind the same interface.
+package hub
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Event is one committed change, encoded once and shared by every
+// connection it goes to.
+type Event struct {
+	// Pos is the event's position in the store's log (0 for live-only
+	// notices that are not logged).
+	Pos int64
+	// Recipients are the account IDs the event concerns.
+	Recipients []string
+	// Frame is the encoded message sent to clients as is.
+	Frame []byte
+}
+
+// Hub publishes events and subscribes connections.
+type Hub interface {
+	// Publish hands events to their recipients' subscriptions, in order.
+	// It never blocks on a subscriber.
+	Publish(events []Event)
+	// Subscribe registers a connection for the events of accounts.
+	Subscribe(accounts []string) *Subscription
+}
+
+// DefaultQueueLimit is how many undelivered events a subscription may hold
+// before it is dropped as too slow.
+const DefaultQueueLimit = 1024
+
+// Local is the in-process hub.
+type Local struct {
+	// QueueLimit bounds each subscription's queue; 0 means
+	// DefaultQueueLimit.
+	QueueLimit int
+
+	publish sync.Mutex // one publisher at a time keeps every queue in order
+	mu      sync.RWMutex
+	subs    map[string]map[*Subscription]struct{}
+
+	connections atomic.Int64
+	delivered   atomic.Int64
+	dropped     atomic.Int64
+}
+
+// NewLocal returns an empty in-process hub.
+func NewLocal() *Local {
+	return &Local{subs: map[string]map[*Subscription]struct{}{}}
+}
+
+var _ Hub = (*Local)(nil)
+
+// Subscription is one connection's queue. The queue grows only while
+// events wait, so an idle connection costs a few words, and it is bounded:
+// a connection that falls QueueLimit events behind is dropped (Lagged is
+// closed) rather than slowing the publisher and everybody else.
+type Subscription struct {
+	hub *Local
+
+	mu       sync.Mutex
+	accounts []string
+	queue    []Event
+	lastPos  int64 // dedupes an event that names two of the held accounts
+	ended    bool
+
+	notify chan struct{} // has a value while the queue is not empty
+	lagged chan struct{} // closed when dropped for being slow
+}
+
+// Subscribe implements Hub.
+func (h *Local) Subscribe(accounts []string) *Subscription {
+	s := &Subscription{hub: h, notify: make(chan struct{}, 1), lagged: make(chan struct{})}
+	h.mu.Lock()
+	s.accounts = append([]string(nil), accounts...)
+	for _, a := range s.accounts {
+		h.add(a, s)
+	}
+	h.mu.Unlock()
+	h.connections.Add(1)
+	return s
+}
+
+func (h *Local) add(account string, s *Subscription) {
+	m := h.subs[account]
+	if m == nil {
+		m = map[*Subscription]struct{}{}
+		h.subs[account] = m
+	}
+	m[s] = struct{}{}
+}
+
+func (h *Local) remove(s *Subscription) {
+	for _, a := range s.accounts {
+		if m := h.subs[a]; m != nil {
+			delete(m, s)
+			if len(m) == 0 {
+				delete(h.subs, a)
+			}
+		}
+	}
+}
+
+// Publish implements Hub.
+func (h *Local) Publish(events []Event) {
+	h.publish.Lock()
+	defer h.publish.Unlock()
+	limit := h.QueueLimit
+	if limit <= 0 {
+		limit = DefaultQueueLimit
+	}
+	var slow []*Subscription
+	h.mu.RLock()
+	for i := range events {
+		ev := &events[i]
+		for _, a := range ev.Recipients {
+			for s := range h.subs[a] {
+				if !s.offer(ev, limit) {
+					slow = append(slow, s)
+				}
+			}
+		}
+	}
+	h.mu.RUnlock()
+	for _, s := range slow {
+		s.drop()
+	}
+}
+
+// offer queues ev unless it is already queued (two held accounts in one
+// room) or the queue is full; it reports false when the subscriber is too
+// slow.
+func (s *Subscription) offer(ev *Event, limit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return true
+	}
+	if ev.Pos != 0 && ev.Pos == s.lastPos {
+		return true
+	}
+	if len(s.queue) >= limit {
+		return false
+	}
+	s.lastPos = ev.Pos
+	s.queue = append(s.queue, *ev)
+	s.hub.delivered.Add(1)
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (s *Subscription) drop() {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	s.queue = nil
+	s.mu.Unlock()
+	close(s.lagged)
+	s.hub.dropped.Add(1)
+	s.hub.mu.Lock()
+	s.hub.remove(s)
+	s.hub.mu.Unlock()
+	s.hub.connections.Add(-1)
+}
+
+// Ready has a value when events are waiting; call Take then.
+func (s *Subscription) Ready() <-chan struct{} { return s.notify }
+
+// Lagged is closed when the subscription was dropped for being slow: the
+// connection should tell its client to resume from its last position.
+func (s *Subscription) Lagged() <-chan struct{} { return s.lagged }
+
+// Take returns and clears the waiting events, oldest first.
+func (s *Subscription) Take() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queue
+	s.queue = nil
+	return q
+}
+
+// SetAccounts changes the accounts the subscription follows (an account
+// signed in or out on the client).
+func (s *Subscription) SetAccounts(accounts []string) {
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s.mu.Lock()
+	ended := s.ended
+	s.mu.Unlock()
+	if ended {
+		return
+	}
+	h.remove(s)
+	s.accounts = append([]string(nil), accounts...)
+	for _, a := range s.accounts {
+		h.add(a, s)
+	}
+}
+
+// Accounts returns the accounts followed.
+func (s *Subscription) Accounts() []string {
+	s.hub.mu.RLock()
+	defer s.hub.mu.RUnlock()
+	return append([]string(nil), s.accounts...)
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	s.queue = nil
+	s.mu.Unlock()
+	s.hub.mu.Lock()
+	s.hub.remove(s)
+	s.hub.mu.Unlock()
+	s.hub.connections.Add(-1)
+}
+
+// Stats are the hub's counters, for metrics.
+type Stats struct {
+	Connections int64 // open subscriptions
+	Delivered   int64 // events queued to subscriptions
+	Dropped     int64 // subscriptions dropped for being slow
+}
+
+// Stats returns the counters.
+func (h *Local) Stats() Stats {
+	return Stats{Connections: h.connections.Load(), Delivered: h.delivered.Load(), Dropped: h.dropped.Load()}
+}

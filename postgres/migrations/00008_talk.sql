@@ -1,0 +1,62 @@
+-- +goose Up
+-- Rooms and their members. A direct room's pair of accounts is unique.
+CREATE TABLE rooms (
+    id         TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    name       TEXT NOT NULL DEFAULT '',
+    direct_key TEXT UNIQUE,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_seq   BIGINT NOT NULL DEFAULT 0,
+    active_at  BIGINT NOT NULL
+);
+
+CREATE TABLE room_members (
+    room_id       TEXT NOT NULL REFERENCES rooms (id),
+    account_id    TEXT NOT NULL REFERENCES accounts (id),
+    role          TEXT NOT NULL,
+    joined_at     BIGINT NOT NULL,
+    last_read_seq BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (room_id, account_id)
+);
+CREATE INDEX room_members_account ON room_members (account_id);
+
+-- Messages are numbered per room; (sender, client_msg_id) makes a retried
+-- send land once.
+CREATE TABLE messages (
+    room_id       TEXT NOT NULL REFERENCES rooms (id),
+    seq           BIGINT NOT NULL,
+    id            TEXT NOT NULL UNIQUE,
+    sender_id     TEXT NOT NULL,
+    client_msg_id TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    reply_to      BIGINT NOT NULL DEFAULT 0,
+    mentions      TEXT NOT NULL DEFAULT '',
+    created_at    BIGINT NOT NULL,
+    edited_at     BIGINT NOT NULL DEFAULT 0,
+    deleted_at    BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (room_id, seq)
+);
+CREATE UNIQUE INDEX messages_client_msg ON messages (sender_id, client_msg_id);
+
+-- The event log clients resume from. pos grows in commit order: writers
+-- take a transaction-scoped advisory lock before appending, so no
+-- transaction commits a lower pos after a higher one is visible. Rows are
+-- small: what changed is read from
+-- messages and rooms as they are now.
+CREATE TABLE room_events (
+    pos        BIGSERIAL PRIMARY KEY,
+    room_id    TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    seq        BIGINT NOT NULL DEFAULT 0,
+    account_id TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX room_events_room ON room_events (room_id, pos);
+CREATE INDEX room_events_account ON room_events (account_id, pos) WHERE account_id <> '';
+
+-- +goose Down
+DROP TABLE room_events;
+DROP TABLE messages;
+DROP TABLE room_members;
+DROP TABLE rooms;
