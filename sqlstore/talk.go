@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -318,6 +319,9 @@ func (w *talkWriter) createRoom(ctx context.Context, op store.TalkOp) (store.Tal
 	}
 	res := store.TalkResult{Room: r}
 	for i, id := range op.AccountIDs {
+		if slices.Contains(op.AccountIDs[:i], id) {
+			continue
+		}
 		role := kizuna.RoomMember
 		if i == 0 && r.Kind == kizuna.RoomGroup {
 			role = kizuna.RoomManager
@@ -349,6 +353,9 @@ func (w *talkWriter) addMembers(ctx context.Context, op store.TalkOp) (store.Tal
 	}
 	var fresh []string
 	for _, id := range op.AccountIDs {
+		if slices.Contains(fresh, id) {
+			continue
+		}
 		var one int
 		err := w.queryRow(ctx, `SELECT 1 FROM room_members WHERE room_id = ? AND account_id = ?`, op.RoomID, id).Scan(&one)
 		if err == nil {
