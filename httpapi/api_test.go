@@ -45,6 +45,7 @@ func newWorld(t *testing.T, open func(testing.TB) *sqlstore.DB, opts ...func(*se
 	svc := service.New(st, password.NewHasher(fastHash, 0), cfg, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st))
 	t.Cleanup(srv.Close)
+	t.Cleanup(svc.Close)
 	w := &world{t: t, srv: srv, store: st, svc: svc, tokens: map[string]string{}, ids: map[string]string{}}
 	ctx := context.Background()
 	for _, tn := range []struct{ name, domain, owner, actor string }{

@@ -228,6 +228,9 @@ func (st *stream) run(ctx context.Context, resume bool, after int64) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-st.s.closing:
+			st.conn.Close(websocket.StatusGoingAway, "server shutting down: reconnect with after=last position seen")
+			return
 		case <-st.sub.Lagged():
 			st.conn.Close(CloseTooSlow, "too slow: resume with after=last position seen")
 			return

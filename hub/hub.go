@@ -36,7 +36,7 @@ type Hub interface {
 // before it is dropped as too slow.
 const DefaultQueueLimit = 1024
 
-// Local is the in-process hub.
+// Local is the in-process hub. The zero value is ready to use.
 type Local struct {
 	// QueueLimit bounds each subscription's queue; 0 means
 	// DefaultQueueLimit.
@@ -89,6 +89,9 @@ func (h *Local) Subscribe(accounts []string) *Subscription {
 }
 
 func (h *Local) add(account string, s *Subscription) {
+	if h.subs == nil {
+		h.subs = map[string]map[*Subscription]struct{}{}
+	}
 	m := h.subs[account]
 	if m == nil {
 		m = map[*Subscription]struct{}{}

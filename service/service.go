@@ -122,6 +122,9 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 	}
 }
 
+// Close stops the background writers after what they hold is committed.
+func (s *Services) Close() { s.Talk.Close() }
+
 // Errors every service may return.
 var (
 	errSignInRequired = kizuna.Errorf(kizuna.ErrUnauthorized, "unauthorized", "Sign in first.")

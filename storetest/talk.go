@@ -73,7 +73,6 @@ func groupRoom(t *testing.T, st store.Store, creator string, members ...string) 
 	return res.Room
 }
 
-
 func sendOp(room, sender, clientID, body string) store.TalkOp {
 	return store.TalkOp{Kind: store.OpSend, ActorID: sender, RoomID: room, Message: &kizuna.Message{
 		ID: kizuna.NewID(), RoomID: room, SenderID: sender, ClientMsgID: clientID, Body: body}}

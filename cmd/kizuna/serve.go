@@ -33,6 +33,7 @@ type Main struct {
 
 	Store    *sqlstore.DB
 	Services *service.Services
+	api      *httpapi.Server
 	listener net.Listener
 	server   *http.Server
 	// stopJobs ends the background jobs (the mail worker).
@@ -119,6 +120,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.runAuditRetention(jobCtx)
 	}()
 	api := httpapi.New(m.Services, m.Logger, m.URL(), st)
+	m.api = api
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -127,6 +129,9 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	// Shutdown does not wait for hijacked connections: tell WebSocket
+	// clients to reconnect (to another node, or to this one once back).
+	m.server.RegisterOnShutdown(api.CloseStreams)
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
@@ -201,6 +206,9 @@ func (m *Main) Close() error {
 	if m.stopJobs != nil {
 		m.stopJobs()
 		m.jobs.Wait()
+	}
+	if m.Services != nil {
+		m.Services.Close() // commits the queued talk writes
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
