@@ -84,11 +84,16 @@ type ackFrame struct {
 	Duplicate bool                 `json:"duplicate,omitempty"`
 }
 
+// errorFrame answers a client frame, or ends the stream, with the same
+// error shape as the HTTP API.
 type errorFrame struct {
-	Type    string `json:"type"` // "error"
-	Ref     string `json:"ref,omitempty"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Type  string      `json:"type"` // "error"
+	Ref   string      `json:"ref,omitempty"`
+	Error errorDetail `json:"error"`
+}
+
+func frameError(ref, code, message string) errorFrame {
+	return errorFrame{Type: "error", Ref: ref, Error: errorDetail{Code: code, Message: message}}
 }
 
 type accountsFrame struct {
@@ -199,7 +204,7 @@ func (st *stream) run(ctx context.Context, resume bool, after int64) {
 	}
 	if err != nil {
 		e := kizuna.AsError(err)
-		st.writeJSON(ctx, errorFrame{Type: "error", Code: e.Code, Message: e.Message})
+		st.writeJSON(ctx, frameError("", e.Code, e.Message))
 		st.conn.Close(CloseBadResume, e.Code)
 		return
 	}
@@ -333,18 +338,18 @@ func (st *stream) readLoop(ctx context.Context, cancel context.CancelFunc) {
 			return
 		}
 		if typ != websocket.MessageText {
-			st.reply(errorFrame{Type: "error", Code: "invalid_frame", Message: "Frames are JSON text."})
+			st.reply(frameError("", "invalid_frame", "Frames are JSON text."))
 			continue
 		}
 		if !utf8.Valid(data) {
-			st.reply(errorFrame{Type: "error", Code: "invalid_frame", Message: "The frame is not valid UTF-8."})
+			st.reply(frameError("", "invalid_frame", "The frame is not valid UTF-8."))
 			continue
 		}
 		var f clientFrame
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&f); err != nil {
-			st.reply(errorFrame{Type: "error", Code: "invalid_frame", Message: "The frame is not a JSON object this server understands."})
+			st.reply(frameError("", "invalid_frame", "The frame is not a JSON object this server understands."))
 			continue
 		}
 		st.handle(ctx, f)
@@ -357,7 +362,7 @@ func (st *stream) handle(ctx context.Context, f clientFrame) {
 		if e.Kind == kizuna.ErrInternal {
 			st.s.log.Error("stream frame failed", "type", f.Type, "err", err)
 		}
-		st.reply(errorFrame{Type: "error", Ref: f.Ref, Code: e.Code, Message: e.Message})
+		st.reply(frameError(f.Ref, e.Code, e.Message))
 	}
 	switch f.Type {
 	case "ping":
