@@ -174,6 +174,32 @@ func (st *stream) write(ctx context.Context, frame []byte) error {
 	return st.conn.Write(ctx, websocket.MessageText, frame)
 }
 
+// maxMessageBytes bounds one WebSocket message of several frames.
+const maxMessageBytes = 32 << 10
+
+// writeFrames sends frames, several per WebSocket message (separated by
+// newlines) when they queue up: under load a connection then costs one
+// write per batch rather than one per event.
+func (st *stream) writeFrames(ctx context.Context, frames [][]byte) error {
+	var buf []byte
+	for _, f := range frames {
+		if len(buf) > 0 && len(buf)+1+len(f) > maxMessageBytes {
+			if err := st.write(ctx, buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		if len(buf) > 0 {
+			buf = append(buf, '\n')
+		}
+		buf = append(buf, f...)
+	}
+	if len(buf) == 0 {
+		return nil
+	}
+	return st.write(ctx, buf)
+}
+
 func (st *stream) writeJSON(ctx context.Context, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -218,14 +244,13 @@ func (st *stream) run(ctx context.Context, resume bool, after int64) {
 			return
 		}
 	}
-	for _, f := range catchup.Frames {
-		if err := st.write(ctx, f); err != nil {
-			return
-		}
+	if err := st.writeFrames(ctx, catchup.Frames); err != nil {
+		return
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var frames [][]byte
 	go st.readLoop(ctx, cancel)
 	go st.heartbeat(ctx, cancel)
 
@@ -244,16 +269,19 @@ func (st *stream) run(ctx context.Context, resume bool, after int64) {
 				return
 			}
 		case <-st.sub.Ready():
-			for _, ev := range st.sub.Take() {
+			evs := st.sub.Take()
+			frames = frames[:0]
+			for _, ev := range evs {
 				if ev.Pos != 0 && ev.Pos <= st.lastPos {
 					continue
 				}
 				if ev.Pos != 0 {
 					st.lastPos = ev.Pos
 				}
-				if err := st.write(ctx, ev.Frame); err != nil {
-					return
-				}
+				frames = append(frames, ev.Frame)
+			}
+			if err := st.writeFrames(ctx, frames); err != nil {
+				return
 			}
 		}
 	}

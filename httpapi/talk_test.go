@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -220,13 +221,27 @@ type frameOut struct {
 	Message  *messageOut
 }
 
+// pendingFrames holds the frames of a WebSocket message not read yet: a
+// message carries one or more frames, one per line.
+var pendingFrames sync.Map // *websocket.Conn → [][]byte
+
 func readFrame(t *testing.T, c *websocket.Conn) frameOut {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, b, err := c.Read(ctx)
-	if err != nil {
-		t.Fatalf("reading a frame: %v", err)
+	var b []byte
+	if v, ok := pendingFrames.Load(c); ok && len(v.([][]byte)) > 0 {
+		lines := v.([][]byte)
+		b = lines[0]
+		pendingFrames.Store(c, lines[1:])
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, msg, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("reading a frame: %v", err)
+		}
+		lines := bytes.Split(msg, []byte("\n"))
+		b = lines[0]
+		pendingFrames.Store(c, lines[1:])
 	}
 	var f frameOut
 	if err := json.Unmarshal(b, &f); err != nil {
@@ -379,17 +394,19 @@ func TestSlowReaderDoesNotSlowTheRoom(t *testing.T) {
 	defer cancel()
 	var slowLast int64
 	for {
-		_, b, err := slow.Read(ctx)
+		_, msg, err := slow.Read(ctx)
 		if err != nil {
 			if websocket.CloseStatus(err) != 4008 {
 				t.Fatalf("slow reader ended with %v, want close 4008", err)
 			}
 			break
 		}
-		var f frameOut
-		json.Unmarshal(b, &f)
-		if f.Pos > 0 {
-			slowLast = f.Pos
+		for _, b := range bytes.Split(msg, []byte("\n")) {
+			var f frameOut
+			json.Unmarshal(b, &f)
+			if f.Pos > 0 {
+				slowLast = f.Pos
+			}
 		}
 	}
 	if stats := h.Stats(); stats.Dropped < 1 {
@@ -407,5 +424,78 @@ func TestSlowReaderDoesNotSlowTheRoom(t *testing.T) {
 			t.Fatalf("resume frame %d after %d", f.Pos, pos)
 		}
 		pos = f.Pos
+	}
+}
+
+// TestExternalTalkPolicy has members of two tenants talk over real
+// WebSockets once both policies allow it, then flips each side's policy:
+// new messages are refused with a clear code, the room turns read-only
+// for the viewer with the reason, and nothing stored is lost.
+func TestExternalTalkPolicy(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, eng.Open)
+			// Without a contact, no direct room with an outsider.
+			w.must("owner", "POST", "/api/v1/rooms/direct", `{"with":"tanaka@partner.example"}`, 403)
+			var c struct{ ID, Status string }
+			w.decode(w.must("owner", "POST", "/api/v1/contacts", `{"id":"tanaka@partner.example"}`, 201), &c)
+			w.must("other_admin", "POST", "/api/v1/contacts/"+c.ID+"/accept", "", 200)
+
+			var r roomOut
+			w.decode(w.must("owner", "POST", "/api/v1/rooms/direct", `{"with":"tanaka@partner.example"}`, 201), &r)
+			if !r.External || r.ReadOnly {
+				t.Fatalf("direct room = %+v, want external and writable", r)
+			}
+			tanaka := w.dial("other_admin", "")
+			readFrame(t, tanaka)
+			first := w.send("owner", r.ID, "p-1", "お世話になっております")
+			if f := readFrame(t, tanaka); f.Message == nil || f.Message.ID != first.ID {
+				t.Fatalf("tanaka got %+v", f)
+			}
+			writeFrame(t, tanaka, map[string]any{"type": "send", "ref": "t1", "account_id": w.ids["other_admin"], "room_id": r.ID, "client_msg_id": "t-1", "body": "こちらこそ"})
+			for {
+				if f := readFrame(t, tanaka); f.Ref == "t1" {
+					if f.Type != "ack" {
+						t.Fatalf("tanaka's send = %+v", f)
+					}
+					break
+				}
+			}
+
+			stored := 2
+			for _, flip := range []struct{ admin, other string }{{"other_admin", "owner"}, {"owner", "other_admin"}} {
+				w.must(flip.admin, "PUT", "/api/v1/tenant/external-policy", `{"allow_personal":true,"allow_other_tenants":false,"add_contacts":"free"}`, 200)
+				for _, sender := range []string{"owner", "other_admin"} {
+					code, body := w.do(sender, "POST", "/api/v1/rooms/"+r.ID+"/messages", `{"client_msg_id":"blocked-`+flip.admin+sender+`","body":"still there?"}`)
+					if code != 403 || !strings.Contains(body, `"external_talk_forbidden"`) {
+						t.Errorf("%s's send after %s's flip: %d %s", sender, flip.admin, code, body)
+					}
+				}
+				// Over the socket too, with the same code; the connection stays.
+				writeFrame(t, tanaka, map[string]any{"type": "send", "ref": "t2", "account_id": w.ids["other_admin"], "room_id": r.ID, "client_msg_id": "t-2" + flip.admin, "body": "blocked"})
+				for {
+					if f := readFrame(t, tanaka); f.Ref == "t2" {
+						if f.Error.Code != "external_talk_forbidden" {
+							t.Errorf("socket send after the flip = %+v", f)
+						}
+						break
+					}
+				}
+				var view roomOut
+				w.decode(w.must(flip.other, "GET", "/api/v1/rooms/"+r.ID, "", 200), &view)
+				if !view.ReadOnly || !strings.Contains(view.ReadOnlyReason, "not allow") {
+					t.Errorf("room after the flip = %+v, want read-only with the reason", view)
+				}
+				var h service.History
+				w.decode(w.must(flip.other, "GET", "/api/v1/rooms/"+r.ID+"/messages", "", 200), &h)
+				if len(h.Messages) != stored {
+					t.Errorf("history after the flip has %d messages, want the %d sent before", len(h.Messages), stored)
+				}
+				w.must(flip.admin, "PUT", "/api/v1/tenant/external-policy", `{"allow_personal":true,"allow_other_tenants":true,"add_contacts":"free"}`, 200)
+				w.send(flip.other, r.ID, "again-"+flip.admin, "talking again")
+				stored++
+			}
+		})
 	}
 }

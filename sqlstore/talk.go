@@ -199,24 +199,20 @@ func (w *talkWriter) message(ctx context.Context, roomID string, seq int64) (*ki
 	return m, err
 }
 
+// send stores a message with three statements: numbering it (which also
+// checks that the sender is in the room), inserting it (a retried
+// client_msg_id inserts nothing) and logging the event. Retries are rare,
+// so they pay for the lookup of the stored message and for giving the
+// number back.
 func (w *talkWriter) send(ctx context.Context, op store.TalkOp) (store.TalkResult, error) {
 	m := op.Message
-	if _, err := w.member(ctx, m.RoomID, m.SenderID); err != nil {
-		return store.TalkResult{}, err
-	}
-	prev, err := scanMessage(w.queryRow(ctx, `SELECT `+messageCols+` FROM messages m WHERE m.sender_id = ? AND m.client_msg_id = ?`, m.SenderID, m.ClientMsgID))
-	switch {
-	case err == nil && prev.RoomID == m.RoomID:
-		return store.TalkResult{Message: prev, Duplicate: true}, nil
-	case err == nil:
-		return store.TalkResult{}, errClientMsgReused
-	case !errors.Is(err, sql.ErrNoRows):
-		return store.TalkResult{}, err
-	}
 	if m.ReplyTo != 0 {
 		var one int
 		err := w.queryRow(ctx, `SELECT 1 FROM messages WHERE room_id = ? AND seq = ?`, m.RoomID, m.ReplyTo).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
+			if _, merr := w.member(ctx, m.RoomID, m.SenderID); merr != nil {
+				return store.TalkResult{}, merr
+			}
 			return store.TalkResult{}, errInvalidReply
 		}
 		if err != nil {
@@ -224,20 +220,50 @@ func (w *talkWriter) send(ctx context.Context, op store.TalkOp) (store.TalkResul
 		}
 	}
 	now := w.tx.now
-	if err := w.queryRow(ctx, `UPDATE rooms SET last_seq = last_seq + 1, active_at = ? WHERE id = ? RETURNING last_seq`, millis(now), m.RoomID).Scan(&m.Seq); err != nil {
+	err := w.queryRow(ctx, `UPDATE rooms SET last_seq = last_seq + 1, active_at = ? WHERE id = ?
+		AND EXISTS (SELECT 1 FROM room_members WHERE room_id = ? AND account_id = ?) RETURNING last_seq`,
+		millis(now), m.RoomID, m.RoomID, m.SenderID).Scan(&m.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.TalkResult{}, errRoomNotFound
+	}
+	if err != nil {
 		return store.TalkResult{}, err
 	}
 	m.CreatedAt = now
 	if m.Mentions == nil {
 		m.Mentions = []string{}
 	}
-	if _, err := w.exec(ctx, `INSERT INTO messages (room_id, seq, id, sender_id, client_msg_id, body, reply_to, mentions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.RoomID, m.Seq, m.ID, m.SenderID, m.ClientMsgID, m.Body, m.ReplyTo, strings.Join(m.Mentions, " "), millis(now)); err != nil {
+	res, err := w.exec(ctx, `INSERT INTO messages (room_id, seq, id, sender_id, client_msg_id, body, reply_to, mentions, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
+		m.RoomID, m.Seq, m.ID, m.SenderID, m.ClientMsgID, m.Body, m.ReplyTo, strings.Join(m.Mentions, " "), millis(now))
+	if err != nil {
 		return store.TalkResult{}, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err != nil {
+			return store.TalkResult{}, err
+		}
+		return w.retried(ctx, m)
 	}
 	e, err := w.event(ctx, m.RoomID, kizuna.EventMessageCreated, m.Seq, "")
 	e.Message = m
 	return store.TalkResult{Message: m, Events: []kizuna.RoomEvent{e}}, err
+}
+
+// retried answers a send whose client_msg_id is stored: it gives back the
+// number just taken and returns the stored message.
+func (w *talkWriter) retried(ctx context.Context, m *kizuna.Message) (store.TalkResult, error) {
+	if _, err := w.exec(ctx, `UPDATE rooms SET last_seq = last_seq - 1 WHERE id = ?`, m.RoomID); err != nil {
+		return store.TalkResult{}, err
+	}
+	prev, err := scanMessage(w.queryRow(ctx, `SELECT `+messageCols+` FROM messages m WHERE m.sender_id = ? AND m.client_msg_id = ?`, m.SenderID, m.ClientMsgID))
+	if err != nil {
+		return store.TalkResult{}, err
+	}
+	if prev.RoomID != m.RoomID {
+		return store.TalkResult{}, errClientMsgReused
+	}
+	return store.TalkResult{Message: prev, Duplicate: true}, nil
 }
 
 // change edits or deletes a message of the actor's.
@@ -618,7 +644,10 @@ func (db *DB) EventCountsAfter(ctx context.Context, pos int64, accountIDs []stri
 
 // EventBounds implements store.Talk.
 func (db *DB) EventBounds(ctx context.Context) (first, last int64, err error) {
-	err = db.queryRow(ctx, `SELECT COALESCE(MIN(pos), 0), COALESCE(MAX(pos), 0) FROM room_events`).Scan(&first, &last)
+	// Each bound in its own subquery: SQLite reads a bare MIN or MAX from
+	// the end of the index, but scans the whole log for MIN and MAX
+	// together.
+	err = db.queryRow(ctx, `SELECT COALESCE((SELECT MIN(pos) FROM room_events), 0), COALESCE((SELECT MAX(pos) FROM room_events), 0)`).Scan(&first, &last)
 	return first, last, db.mapErr(err)
 }
 

@@ -53,6 +53,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogFormat is "json" (default) or "text" (KIZUNA_LOG_FORMAT).
 	LogFormat string
+	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on a
+	// separate listener, for diagnosing a slow server (KIZUNA_DEBUG_ADDR).
+	// Keep it on localhost.
+	DebugAddr string
 }
 
 // DefaultConfig returns the embedded default: SQLite in ./kizuna-data.
@@ -95,6 +99,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("KIZUNA_MAX_ACCOUNTS_PER_CLIENT: want a number, got %q", v)
 		}
 		c.MaxAccountsPerClient = n
+	}
+	if v := getenv("KIZUNA_DEBUG_ADDR"); v != "" {
+		c.DebugAddr = v
 	}
 	if v := getenv("KIZUNA_DNS_VERIFY"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -132,6 +133,9 @@ func (m *Main) Run(ctx context.Context) error {
 	// Shutdown does not wait for hijacked connections: tell WebSocket
 	// clients to reconnect (to another node, or to this one once back).
 	m.server.RegisterOnShutdown(api.CloseStreams)
+	if m.Config.DebugAddr != "" {
+		go m.serveDebug()
+	}
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
@@ -214,6 +218,19 @@ func (m *Main) Close() error {
 		errs = append(errs, m.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// serveDebug serves the profiler on its own listener, never on the API's.
+func (m *Main) serveDebug() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.Logger.Info("profiler listening", "addr", m.Config.DebugAddr)
+	srv := &http.Server{Addr: m.Config.DebugAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		m.Logger.Error("profiler stopped", "err", err)
+	}
 }
 
 func newLogger(format string, w io.Writer) *slog.Logger {

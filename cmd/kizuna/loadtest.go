@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/kizuna-chat/kizuna/loadtest"
+)
+
+// runLoadtest drives a running server through its public API and
+// WebSockets (package loadtest) and prints what it measured.
+func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("kizuna loadtest", flag.ContinueOnError)
+	url := fs.String("url", "http://127.0.0.1:8080", "the server to load")
+	profile := fs.String("profile", "talk", "talk (rooms sending over WebSockets) or idle (memory per idle connection)")
+	var s loadtest.Setup
+	fs.StringVar(&s.AdminID, "admin-id", "", "sign-in ID of a tenant admin; test members are added to that tenant")
+	fs.StringVar(&s.AdminPassword, "admin-password", os.Getenv("KIZUNA_LOADTEST_PASSWORD"), "that admin's password (or KIZUNA_LOADTEST_PASSWORD)")
+	fs.StringVar(&s.SetupToken, "setup-token", "", "instead of an admin: the setup token of an empty server; a tenant is created")
+	fs.StringVar(&s.Domain, "domain", "", "domain for test members (default: the admin's)")
+	fs.IntVar(&s.Clients, "clients", 1000, "member accounts (and WebSockets) in the talk profile")
+	fs.StringVar(&s.StatePath, "state", "", "file keeping the prepared accounts for later runs")
+	fs.IntVar(&s.Concurrency, "setup-concurrency", 4, "parallel requests while preparing accounts")
+	var t loadtest.Talk
+	fs.IntVar(&t.RoomSize, "room-size", 10, "members per room")
+	fs.Float64Var(&t.Rate, "rate", 0, "messages per second offered in total (0: as fast as acknowledged)")
+	fs.IntVar(&t.Senders, "senders", 0, "clients that send (0: all)")
+	fs.DurationVar(&t.Warmup, "warmup", 5*time.Second, "time before measuring")
+	fs.DurationVar(&t.Duration, "duration", 30*time.Second, "time measured")
+	fs.IntVar(&t.BodyBytes, "body-bytes", 100, "message size")
+	fs.IntVar(&t.PID, "pid", 0, "the server's process ID on this machine, to read its memory and CPU")
+	conns := fs.Int("connections", 10000, "WebSockets held open in the idle profile")
+	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errUsage
+		}
+		return err
+	}
+	progress := func(format string, a ...any) {
+		fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+	}
+	api := loadtest.NewAPI(*url)
+	fx, err := loadtest.Prepare(ctx, api, s, progress)
+	if err != nil {
+		return err
+	}
+	var rep *loadtest.Report
+	switch *profile {
+	case "talk":
+		rep, err = loadtest.RunTalk(ctx, api, fx, t, progress)
+	case "idle":
+		rep, err = loadtest.RunIdle(ctx, api, fx, *conns, t.PID, progress)
+	default:
+		return fmt.Errorf("unknown profile %q: use talk or idle", *profile)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(out, rep.Text())
+	if *jsonPath != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		return os.WriteFile(*jsonPath, b, 0o644)
+	}
+	return nil
+}

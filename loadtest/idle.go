@@ -1,0 +1,68 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// RunIdle opens conns WebSockets (the fixture's sessions, each used for
+// several connections when there are fewer accounts than connections),
+// lets them sit idle, and reads how much the server's memory grew per
+// connection. It needs the server's PID on this machine.
+func RunIdle(ctx context.Context, api *API, fx *Fixture, conns, pid int, progress func(string, ...any)) (*Report, error) {
+	if pid <= 0 {
+		return nil, fmt.Errorf("the idle profile measures the server's memory: give --pid")
+	}
+	before, err := ReadProcess(pid)
+	if err != nil {
+		return nil, err
+	}
+	opened := make([]*websocket.Conn, conns)
+	var mu sync.Mutex
+	done := 0
+	err = parallel(ctx, conns, 64, func(i int) error {
+		c, err := api.Dial(ctx, fx.Accounts[i%len(fx.Accounts)].Token, 0)
+		if err != nil {
+			return err
+		}
+		if _, _, err := c.Read(ctx); err != nil {
+			return err
+		}
+		opened[i] = c
+		mu.Lock()
+		done++
+		if done%1000 == 0 {
+			progress("connections open: %d/%d", done, conns)
+		}
+		mu.Unlock()
+		return nil
+	})
+	defer func() {
+		for _, c := range opened {
+			if c != nil {
+				c.CloseNow()
+			}
+		}
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("opening connections: %w", err)
+	}
+	// The connections' own reads keep pings answered while idle.
+	for _, c := range opened {
+		c.CloseRead(ctx)
+	}
+	progress("%d connections idle; settling", conns)
+	time.Sleep(5 * time.Second)
+	runtime.GC()
+	after, err := ReadProcess(pid)
+	if err != nil {
+		return nil, err
+	}
+	return &Report{Profile: "idle", Clients: conns, ServerBefore: &before, ServerAfter: &after,
+		IdleBytesPerConnection: (after.RSSMiB - before.RSSMiB) * 1024 * 1024 / float64(conns)}, nil
+}
