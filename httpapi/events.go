@@ -252,12 +252,20 @@ func (st *stream) run(ctx context.Context, resume bool, after int64) {
 	defer cancel()
 	var frames [][]byte
 	go st.readLoop(ctx, cancel)
-	go st.heartbeat(ctx, cancel)
+	ticker := time.NewTicker(heartbeat)
+	defer ticker.Stop()
+	beating := make(chan struct{}, 1) // one beat at a time
 
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-ticker.C:
+			select {
+			case beating <- struct{}{}:
+				go func() { st.beat(ctx, cancel); <-beating }()
+			default:
+			}
 		case <-st.s.closing:
 			st.conn.Close(websocket.StatusGoingAway, "server shutting down: reconnect with after=last position seen")
 			return
@@ -287,30 +295,21 @@ func (st *stream) run(ctx context.Context, resume bool, after int64) {
 	}
 }
 
-// heartbeat pings the client and re-checks the sessions the stream
-// serves: a revoked session ends the stream, accounts signed in or out on
-// the client change what it carries.
-func (st *stream) heartbeat(ctx context.Context, cancel context.CancelFunc) {
-	t := time.NewTicker(heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pctx, pcancel := context.WithTimeout(ctx, pingTimeout)
-		err := st.conn.Ping(pctx)
-		pcancel()
-		if err != nil {
-			cancel()
-			return
-		}
-		if !st.refreshAccounts(ctx) {
-			st.conn.Close(CloseSessionEnded, "session ended: sign in again")
-			cancel()
-			return
-		}
+// beat pings the client and re-checks the sessions the stream serves: a
+// revoked session ends the stream, accounts signed in or out on the
+// client change what it carries. It runs on its own goroutine only for
+// the moment of the ping, so an idle connection costs two goroutines.
+func (st *stream) beat(ctx context.Context, cancel context.CancelFunc) {
+	pctx, pcancel := context.WithTimeout(ctx, pingTimeout)
+	err := st.conn.Ping(pctx)
+	pcancel()
+	if err != nil {
+		cancel()
+		return
+	}
+	if !st.refreshAccounts(ctx) {
+		st.conn.Close(CloseSessionEnded, "session ended: sign in again")
+		cancel()
 	}
 }
 

@@ -499,3 +499,72 @@ func TestExternalTalkPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamBadInput sends the event stream garbage: frames it does not
+// understand are answered and the connection stays; a 100 MB frame ends
+// that connection with 1009 and nothing else.
+func TestStreamBadInput(t *testing.T) {
+	w := newWorld(t, testdb.SQLite)
+	r := w.room("owner", "Garbage", "sato@dept.acme.example")
+	c := w.dial("member", "")
+	readFrame(t, c)
+	ctx := context.Background()
+	for _, bad := range []struct {
+		typ  websocket.MessageType
+		data []byte
+	}{
+		{websocket.MessageText, []byte{0xff, 0xfe, '{', '}'}},
+		{websocket.MessageBinary, []byte{1, 2, 3}},
+		{websocket.MessageText, []byte(`{"type":"launch_missiles"}`)},
+		{websocket.MessageText, []byte(`[1,2,3]`)},
+		{websocket.MessageText, []byte(`{"type":"send","account_id":"` + w.ids["member"] + `","room_id":"` + r.ID + `","client_msg_id":"u","body":"` + strings.Repeat("x", 10001) + `"}`)},
+	} {
+		if err := c.Write(ctx, bad.typ, bad.data); err != nil {
+			t.Fatal(err)
+		}
+		f := readFrame(t, c)
+		if f.Type != "error" || (f.Error.Code != "invalid_frame" && f.Error.Code != "message_too_long") {
+			t.Errorf("%q answered %+v", bad.data[:min(len(bad.data), 40)], f)
+		}
+	}
+	// Still alive: a proper send works on the same connection.
+	writeFrame(t, c, map[string]any{"type": "send", "ref": "ok", "account_id": w.ids["member"], "room_id": r.ID, "client_msg_id": "ok", "body": "still here"})
+	for {
+		if f := readFrame(t, c); f.Ref == "ok" {
+			if f.Type != "ack" {
+				t.Fatalf("send after garbage = %+v", f)
+			}
+			break
+		}
+	}
+
+	big := w.dial("member", "")
+	readFrame(t, big)
+	wr, err := big.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("A"), 1<<20)
+	for range 100 {
+		if _, err := wr.Write(chunk); err != nil {
+			break // the server closed the connection mid-frame
+		}
+	}
+	wr.Close()
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		_, _, err := big.Read(rctx)
+		if err != nil {
+			if s := websocket.CloseStatus(err); s != websocket.StatusMessageTooBig {
+				t.Errorf("100 MB frame ended the stream with %v, want 1009", err)
+			}
+			break
+		}
+	}
+	// The first connection and the server are unharmed.
+	w.send("owner", r.ID, "after-big", "after the big frame")
+	if f := readFrame(t, c); f.Message == nil || f.Message.Body != "after the big frame" {
+		t.Errorf("after the big frame = %+v", f)
+	}
+}
