@@ -100,6 +100,13 @@ const (
 	EventRoomUpdated    EventKind = "room.updated"
 )
 
+// Notices are live-only events, not kept in the log: a client that missed
+// one refreshes the list it concerns when it reconnects.
+const (
+	NoticeContactUpdated = "contact.updated"
+	NoticeContactDeleted = "contact.deleted"
+)
+
 // RoomEvent is one entry of the event log. Pos is a server-wide position
 // that grows in commit order: a client that saw position P and asks for
 // what came after misses nothing and gets nothing twice.

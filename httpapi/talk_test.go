@@ -438,17 +438,29 @@ func TestExternalTalkPolicy(t *testing.T) {
 			w := newWorld(t, eng.Open)
 			// Without a contact, no direct room with an outsider.
 			w.must("owner", "POST", "/api/v1/rooms/direct", `{"with":"tanaka@partner.example"}`, 403)
+			tanaka := w.dial("other_admin", "")
+			readFrame(t, tanaka)
 			var c struct{ ID, Status string }
 			w.decode(w.must("owner", "POST", "/api/v1/contacts", `{"id":"tanaka@partner.example"}`, 201), &c)
+			// The request reaches tanaka live, as a notice.
+			if f := readFrame(t, tanaka); f.Type != "notice" || f.Kind != "contact.updated" {
+				t.Errorf("tanaka's notice = %+v", f)
+			}
 			w.must("other_admin", "POST", "/api/v1/contacts/"+c.ID+"/accept", "", 200)
+			if f := readFrame(t, tanaka); f.Type != "notice" {
+				t.Errorf("tanaka's notice of the acceptance = %+v", f)
+			}
 
 			var r roomOut
 			w.decode(w.must("owner", "POST", "/api/v1/rooms/direct", `{"with":"tanaka@partner.example"}`, 201), &r)
 			if !r.External || r.ReadOnly {
 				t.Fatalf("direct room = %+v, want external and writable", r)
 			}
-			tanaka := w.dial("other_admin", "")
-			readFrame(t, tanaka)
+			for range 2 { // tanaka hears of the new room: both joins
+				if f := readFrame(t, tanaka); f.Kind != "member.joined" || f.RoomID != r.ID {
+					t.Errorf("tanaka got %+v, want the room's joins", f)
+				}
+			}
 			first := w.send("owner", r.ID, "p-1", "お世話になっております")
 			if f := readFrame(t, tanaka); f.Message == nil || f.Message.ID != first.ID {
 				t.Fatalf("tanaka got %+v", f)

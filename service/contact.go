@@ -149,6 +149,14 @@ func (s *ContactService) view(ctx context.Context, viewer *kizuna.Account, c *ki
 // "invalid_expiry", "not_external"; not_found; forbidden
 // "contact_adding_restricted", "external_talk_forbidden".
 func (s *ContactService) Request(ctx context.Context, in ContactRequest) (*ContactView, bool, error) {
+	v, created, err := s.request(ctx, in)
+	if err == nil && v != nil {
+		s.notifyContact(v.Contact)
+	}
+	return v, created, err
+}
+
+func (s *ContactService) request(ctx context.Context, in ContactRequest) (*ContactView, bool, error) {
 	actor, err := signedIn(ctx)
 	if err != nil {
 		return nil, false, err
@@ -296,6 +304,7 @@ func (s *ContactService) Accept(ctx context.Context, id string) (*ContactView, e
 	if c, err = s.accept(ctx, actor.Account, c); err != nil {
 		return nil, err
 	}
+	s.notifyContact(c)
 	return s.view(ctx, actor.Account, c)
 }
 
@@ -351,6 +360,7 @@ func (s *ContactService) Decline(ctx context.Context, id string) (*ContactView, 
 	if err != nil {
 		return nil, err
 	}
+	s.notifyContact(c)
 	return s.view(ctx, actor.Account, c)
 }
 
@@ -361,7 +371,15 @@ func (s *ContactService) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteContact(ctx, actor.Account.ID, id)
+	c, err := s.store.Contact(ctx, actor.Account.ID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteContact(ctx, actor.Account.ID, id); err != nil {
+		return err
+	}
+	s.notify(kizuna.NoticeContactDeleted, map[string]any{"contact_id": c.ID}, c.RequesterID, c.TargetID)
+	return nil
 }
 
 // ContactCode is a freshly made contact code, shown once, and the payload
@@ -528,6 +546,7 @@ func (s *ContactService) decide(ctx context.Context, a *kizuna.Actor, id string,
 	if err != nil {
 		return nil, err
 	}
+	s.notifyContact(c)
 	people, err := s.people(ctx, a.Account, c.Requester, c.Target)
 	if err != nil {
 		return nil, err
@@ -632,4 +651,13 @@ func (s *ContactService) SetExternalTalk(ctx context.Context, memberID string, m
 		}
 		return s.person(ctx, a.Account, m)
 	}
+}
+
+// notifyContact tells both parties' connections that a contact changed,
+// so clients refresh their contact lists and approval queues.
+func (s *ContactService) notifyContact(c *kizuna.Contact) {
+	if c == nil {
+		return
+	}
+	s.notify(kizuna.NoticeContactUpdated, map[string]any{"contact_id": c.ID, "status": c.Status}, c.RequesterID, c.TargetID)
 }

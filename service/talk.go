@@ -978,6 +978,20 @@ func (t *TalkService) Subscribe(accounts []string) *hub.Subscription {
 	return t.hub.Subscribe(accounts)
 }
 
+// notify sends a live-only notice to the connections of accounts.
+func (d *deps) notify(kind string, payload map[string]any, accounts ...string) {
+	frame := map[string]any{"type": "notice", "kind": kind}
+	for k, v := range payload {
+		frame[k] = v
+	}
+	b, err := json.Marshal(frame)
+	if err != nil {
+		d.log.Error("encoding a notice", "kind", kind, "err", err)
+		return
+	}
+	d.cfg.Hub.Publish([]hub.Event{{Recipients: accounts, Frame: b}})
+}
+
 // RoomsChanged drops cached room members (a domain changed tenant, was
 // deleted or restored, so members' classification may differ).
 func (d *deps) roomsChanged() { d.rooms.reset() }

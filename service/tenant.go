@@ -406,7 +406,11 @@ func (s *DomainService) Delete(ctx context.Context, id string, in DeleteDomainIn
 	until := s.now().Add(s.cfg.DeletedRetention)
 	audit := &kizuna.AuditEntry{ID: kizuna.NewID(), TenantID: a.Account.TenantID, ActorID: a.Account.ID, Action: "domain.delete", TargetID: d.ID, Target: d.Name,
 		Details: fmt.Sprintf("members %s %s; restorable until %s", in.Members, in.MoveTo, until.UTC().Format(time.RFC3339))}
-	return s.store.DeleteDomain(ctx, a.Account.TenantID, id, target, until, audit)
+	if err := s.store.DeleteDomain(ctx, a.Account.TenantID, id, target, until, audit); err != nil {
+		return err
+	}
+	s.roomsChanged() // its members belong to nobody now
+	return nil
 }
 
 // Restore undoes a domain deletion within the retention period, with the
@@ -418,7 +422,11 @@ func (s *DomainService) Restore(ctx context.Context, id string) (*kizuna.Domain,
 		return nil, err
 	}
 	audit := &kizuna.AuditEntry{ID: kizuna.NewID(), TenantID: a.Account.TenantID, ActorID: a.Account.ID, Action: "domain.restore", TargetID: id}
-	return s.store.RestoreDomain(ctx, a.Account.TenantID, id, audit)
+	d, err := s.store.RestoreDomain(ctx, a.Account.TenantID, id, audit)
+	if err == nil {
+		s.roomsChanged()
+	}
+	return d, err
 }
 
 // Deleted lists the tenant's deleted domains that can still be restored
@@ -535,7 +543,11 @@ func (s *DomainService) AcceptTransfer(ctx context.Context, id string) (*kizuna.
 		{ID: kizuna.NewID(), TenantID: offer.FromTenant, ActorID: a.Account.ID, Action: "domain.transfer_out", TargetID: offer.DomainID, Target: offer.DomainName, Details: "to " + offer.ToName},
 		{ID: kizuna.NewID(), TenantID: offer.ToTenant, ActorID: a.Account.ID, Action: "domain.transfer_in", TargetID: offer.DomainID, Target: offer.DomainName, Details: "from " + offer.FromName},
 	}
-	return s.store.AcceptDomainTransfer(ctx, a.Account.TenantID, id, audit)
+	t, err := s.store.AcceptDomainTransfer(ctx, a.Account.TenantID, id, audit)
+	if err == nil {
+		s.roomsChanged() // its members changed tenant: reclassified for everyone
+	}
+	return t, err
 }
 
 // CancelTransfer withdraws (source) or declines (target) a pending offer
