@@ -335,7 +335,7 @@ func init() {
 			query:       []string{"before", "after", "limit"}, response: service.History{}, status: 200, errors: []string{"not_found", "invalid_range", "invalid_before", "invalid_after", "invalid_limit"}},
 		"POST /api/v1/rooms/{id}/messages": {summary: "Send a message. A retry with the same client_msg_id is stored once and answered 200 with the stored message.",
 			request: sendRequest{}, response: sentJSON{}, status: 201,
-			errors: []string{"not_found", "invalid_message", "message_too_long", "invalid_client_msg_id", "client_msg_id_reused", "invalid_reply_to", "invalid_mentions", "external_talk_forbidden", "contact_required"}},
+			errors: []string{"not_found", "invalid_message", "message_too_long", "invalid_client_msg_id", "invalid_reply_to", "invalid_mentions", "external_talk_forbidden", "contact_required"}},
 		"PATCH /api/v1/rooms/{id}/messages/{seq}": {summary: "Edit one's own message; it shows as edited.", request: editRequest{}, response: service.MessageView{}, status: 200,
 			errors: []string{"not_found", "not_sender", "message_deleted", "invalid_message", "message_too_long", "external_talk_forbidden"}},
 		"DELETE /api/v1/rooms/{id}/messages/{seq}": {summary: "Delete one's own message; it stays in the history as deleted, without its text.", status: 204,

@@ -81,7 +81,12 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	}
 	dsn := func(extra string) string {
 		v := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(" + o.Synchronous + ")"} {
+		// temp_store(MEMORY) keeps statement journals off the disk: a
+		// multi-row insert inside a transaction journals the pages it
+		// touches so it can be undone alone, and a file for that cost a
+		// write syscall per page. cache_size is in KiB when negative.
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(" + o.Synchronous + ")",
+			"temp_store(MEMORY)", "cache_size(-32768)"} {
 			v.Add("_pragma", p)
 		}
 		return "file:" + path + "?" + v.Encode() + extra

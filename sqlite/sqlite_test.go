@@ -150,3 +150,6 @@ func BenchmarkListPage(b *testing.B)            { storetest.BenchListPage(b, ben
 func BenchmarkRenameDomain100k(b *testing.B)    { storetest.BenchRenameDomain(b, benchStore(b)) }
 func BenchmarkDeletionPreview100k(b *testing.B) { storetest.BenchDeletionPreview(b, benchStore(b)) }
 func BenchmarkMoveMembers100k(b *testing.B)     { storetest.BenchMoveMembers(b, benchStore(b)) }
+func BenchmarkSendBatch1(b *testing.B)          { storetest.BenchSendBatch(b, benchStore(b), 1) }
+func BenchmarkSendBatch100(b *testing.B)        { storetest.BenchSendBatch(b, benchStore(b), 100) }
+func BenchmarkSendBatch500(b *testing.B)        { storetest.BenchSendBatch(b, benchStore(b), 500) }

@@ -72,7 +72,6 @@ var (
 	errMessageNotFound = kizuna.NotFound("Message")
 	errNotSender       = kizuna.Errorf(kizuna.ErrForbidden, "not_sender", "Only the sender can change a message.")
 	errMessageDeleted  = kizuna.Errorf(kizuna.ErrConflict, "message_deleted", "The message was deleted; it can no longer be edited.")
-	errClientMsgReused = kizuna.Errorf(kizuna.ErrConflict, "client_msg_id_reused", "This client_msg_id was already used for a message in another room; use a new one per message.")
 	errInvalidReply    = kizuna.Errorf(kizuna.ErrInvalid, "invalid_reply_to", "reply_to must be the seq of a message in the same room.")
 	errRoomFull        = kizuna.Errorf(kizuna.ErrConflict, "room_full", "A room holds at most %d members.", kizuna.MaxRoomMembers)
 )
@@ -92,17 +91,29 @@ func (db *DB) ApplyTalk(ctx context.Context, ops []store.TalkOp) ([]store.TalkRe
 		}
 		w := &talkWriter{tx: tx, stmts: map[string]*sql.Stmt{}}
 		defer w.close()
-		for i, op := range ops {
-			r, err := w.apply(ctx, op)
-			var ae *kizuna.Error
-			if errors.As(err, &ae) {
-				results[i] = store.TalkResult{Err: err}
+		for i := 0; i < len(ops); {
+			// Consecutive sends go in bulk; anything else (which may
+			// change membership) one at a time, in order.
+			if ops[i].Kind == store.OpSend {
+				j := i
+				for j < len(ops) && ops[j].Kind == store.OpSend {
+					j++
+				}
+				if err := w.sendBatch(ctx, ops[i:j], results[i:j]); err != nil {
+					return err
+				}
+				i = j
 				continue
 			}
-			if err != nil {
+			r, err := w.apply(ctx, ops[i])
+			var ae *kizuna.Error
+			if errors.As(err, &ae) {
+				r = store.TalkResult{Err: err}
+			} else if err != nil {
 				return err
 			}
 			results[i] = r
+			i++
 		}
 		return nil
 	})
@@ -117,6 +128,21 @@ func (db *DB) ApplyTalk(ctx context.Context, ops []store.TalkOp) ([]store.TalkRe
 type talkWriter struct {
 	tx    *Tx
 	stmts map[string]*sql.Stmt
+	// nextPos is the next event position, read once per transaction:
+	// positions are assigned here rather than by the database so that a
+	// batch's events go in with one statement, in order.
+	nextPos int64
+}
+
+// takePos returns the next event position.
+func (w *talkWriter) takePos(ctx context.Context) (int64, error) {
+	if w.nextPos == 0 {
+		if err := w.queryRow(ctx, `SELECT COALESCE((SELECT MAX(pos) FROM room_events), 0) + 1`).Scan(&w.nextPos); err != nil {
+			return 0, err
+		}
+	}
+	w.nextPos++
+	return w.nextPos - 1, nil
 }
 
 func (w *talkWriter) close() {
@@ -156,8 +182,6 @@ func (w *talkWriter) queryRow(ctx context.Context, query string, args ...any) *s
 
 func (w *talkWriter) apply(ctx context.Context, op store.TalkOp) (store.TalkResult, error) {
 	switch op.Kind {
-	case store.OpSend:
-		return w.send(ctx, op)
 	case store.OpEdit, store.OpDelete:
 		return w.change(ctx, op)
 	case store.OpRead:
@@ -186,8 +210,13 @@ func (w *talkWriter) member(ctx context.Context, roomID, accountID string) (kizu
 
 func (w *talkWriter) event(ctx context.Context, roomID string, kind kizuna.EventKind, seq int64, accountID string) (kizuna.RoomEvent, error) {
 	e := kizuna.RoomEvent{RoomID: roomID, Kind: kind, Seq: seq, AccountID: accountID, CreatedAt: w.tx.now}
-	err := w.queryRow(ctx, `INSERT INTO room_events (room_id, kind, seq, account_id, created_at) VALUES (?, ?, ?, ?, ?) RETURNING pos`,
-		roomID, string(kind), seq, accountID, millis(w.tx.now)).Scan(&e.Pos)
+	pos, err := w.takePos(ctx)
+	if err != nil {
+		return e, err
+	}
+	e.Pos = pos
+	_, err = w.exec(ctx, `INSERT INTO room_events (pos, room_id, kind, seq, account_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		pos, roomID, string(kind), seq, accountID, millis(w.tx.now))
 	return e, err
 }
 
@@ -199,71 +228,168 @@ func (w *talkWriter) message(ctx context.Context, roomID string, seq int64) (*ki
 	return m, err
 }
 
-// send stores a message with three statements: numbering it (which also
-// checks that the sender is in the room), inserting it (a retried
-// client_msg_id inserts nothing) and logging the event. Retries are rare,
-// so they pay for the lookup of the stored message and for giving the
-// number back.
-func (w *talkWriter) send(ctx context.Context, op store.TalkOp) (store.TalkResult, error) {
-	m := op.Message
-	if m.ReplyTo != 0 {
-		var one int
-		err := w.queryRow(ctx, `SELECT 1 FROM messages WHERE room_id = ? AND seq = ?`, m.RoomID, m.ReplyTo).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			if _, merr := w.member(ctx, m.RoomID, m.SenderID); merr != nil {
-				return store.TalkResult{}, merr
-			}
-			return store.TalkResult{}, errInvalidReply
+// sendBatch stores a run of sends with a handful of statements whatever
+// its length: one read of the senders' memberships, one of retried
+// client_msg_ids, one of the rooms' numbers, then one update per room and
+// multi-row inserts of the messages and their events. Refused sends take
+// no number and leave nothing behind.
+func (w *talkWriter) sendBatch(ctx context.Context, ops []store.TalkOp, results []store.TalkResult) error {
+	type pair struct{ a, b string }
+	type key struct{ room, sender, client string }
+	var pairs []pair
+	var keys []key
+	seenPair, seenKey := map[pair]bool{}, map[key]bool{}
+	var rooms []string
+	for _, op := range ops {
+		m := op.Message
+		if p := (pair{m.RoomID, m.SenderID}); !seenPair[p] {
+			seenPair[p] = true
+			pairs = append(pairs, p)
 		}
+		if k := (key{m.RoomID, m.SenderID, m.ClientMsgID}); !seenKey[k] {
+			seenKey[k] = true
+			keys = append(keys, k)
+		}
+		if !slices.Contains(rooms, m.RoomID) {
+			rooms = append(rooms, m.RoomID)
+		}
+	}
+	member := map[pair]bool{}
+	for chunk := range slices.Chunk(pairs, 200) {
+		args := make([]any, 0, 2*len(chunk))
+		for _, p := range chunk {
+			args = append(args, p.a, p.b)
+		}
+		err := w.each(ctx, `WITH k (room_id, account_id) AS (VALUES `+rowsOf(len(chunk), 2)+`)
+			SELECT rm.room_id, rm.account_id FROM k JOIN room_members rm ON rm.room_id = k.room_id AND rm.account_id = k.account_id`, args, func(sc scanner) error {
+			var p pair
+			err := sc.Scan(&p.a, &p.b)
+			member[p] = true
+			return err
+		})
 		if err != nil {
-			return store.TalkResult{}, err
+			return err
+		}
+	}
+	stored := map[key]*kizuna.Message{}
+	for chunk := range slices.Chunk(keys, 200) {
+		args := make([]any, 0, 3*len(chunk))
+		for _, k := range chunk {
+			args = append(args, k.room, k.sender, k.client)
+		}
+		err := w.each(ctx, `WITH k (room_id, sender_id, client_msg_id) AS (VALUES `+rowsOf(len(chunk), 3)+`)
+			SELECT `+messageCols+` FROM k JOIN messages m ON m.room_id = k.room_id AND m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id`, args, func(sc scanner) error {
+			m, err := scanMessage(sc)
+			if err == nil {
+				stored[key{m.RoomID, m.SenderID, m.ClientMsgID}] = m
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	lastSeq := map[string]int64{}
+	{
+		args := make([]any, len(rooms))
+		for i, r := range rooms {
+			args[i] = r
+		}
+		err := w.each(ctx, `SELECT id, last_seq FROM rooms WHERE id IN (`+placeholders(len(rooms))+`)`, args, func(sc scanner) error {
+			var id string
+			var seq int64
+			err := sc.Scan(&id, &seq)
+			lastSeq[id] = seq
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	now := w.tx.now
-	err := w.queryRow(ctx, `UPDATE rooms SET last_seq = last_seq + 1, active_at = ? WHERE id = ?
-		AND EXISTS (SELECT 1 FROM room_members WHERE room_id = ? AND account_id = ?) RETURNING last_seq`,
-		millis(now), m.RoomID, m.RoomID, m.SenderID).Scan(&m.Seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.TalkResult{}, errRoomNotFound
-	}
-	if err != nil {
-		return store.TalkResult{}, err
-	}
-	m.CreatedAt = now
-	if m.Mentions == nil {
-		m.Mentions = []string{}
-	}
-	res, err := w.exec(ctx, `INSERT INTO messages (room_id, seq, id, sender_id, client_msg_id, body, reply_to, mentions, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
-		m.RoomID, m.Seq, m.ID, m.SenderID, m.ClientMsgID, m.Body, m.ReplyTo, strings.Join(m.Mentions, " "), millis(now))
-	if err != nil {
-		return store.TalkResult{}, err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		if err != nil {
-			return store.TalkResult{}, err
+	var fresh []*kizuna.Message
+	var events []kizuna.RoomEvent
+	for i, op := range ops {
+		m := op.Message
+		if !member[pair{m.RoomID, m.SenderID}] {
+			results[i] = store.TalkResult{Err: errRoomNotFound}
+			continue
 		}
-		return w.retried(ctx, m)
+		if prev := stored[key{m.RoomID, m.SenderID, m.ClientMsgID}]; prev != nil {
+			results[i] = store.TalkResult{Message: prev, Duplicate: true}
+			continue
+		}
+		if m.ReplyTo != 0 && m.ReplyTo > lastSeq[m.RoomID] {
+			results[i] = store.TalkResult{Err: errInvalidReply}
+			continue
+		}
+		lastSeq[m.RoomID]++
+		m.Seq, m.CreatedAt = lastSeq[m.RoomID], now
+		if m.Mentions == nil {
+			m.Mentions = []string{}
+		}
+		pos, err := w.takePos(ctx)
+		if err != nil {
+			return err
+		}
+		e := kizuna.RoomEvent{Pos: pos, RoomID: m.RoomID, Kind: kizuna.EventMessageCreated, Seq: m.Seq, CreatedAt: now, Message: m}
+		stored[key{m.RoomID, m.SenderID, m.ClientMsgID}] = m
+		fresh = append(fresh, m)
+		events = append(events, e)
+		results[i] = store.TalkResult{Message: m, Events: []kizuna.RoomEvent{e}}
 	}
-	e, err := w.event(ctx, m.RoomID, kizuna.EventMessageCreated, m.Seq, "")
-	e.Message = m
-	return store.TalkResult{Message: m, Events: []kizuna.RoomEvent{e}}, err
+	if len(fresh) == 0 {
+		return nil
+	}
+	for _, r := range rooms {
+		if _, err := w.exec(ctx, `UPDATE rooms SET last_seq = ?, active_at = ? WHERE id = ? AND last_seq < ?`, lastSeq[r], millis(now), r, lastSeq[r]); err != nil {
+			return err
+		}
+	}
+	for chunk := range slices.Chunk(fresh, 100) {
+		args := make([]any, 0, 9*len(chunk))
+		for _, m := range chunk {
+			args = append(args, m.RoomID, m.Seq, m.ID, m.SenderID, m.ClientMsgID, m.Body, m.ReplyTo, strings.Join(m.Mentions, " "), millis(now))
+		}
+		if _, err := w.exec(ctx, `INSERT INTO messages (room_id, seq, id, sender_id, client_msg_id, body, reply_to, mentions, created_at) VALUES `+rowsOf(len(chunk), 9), args...); err != nil {
+			return err
+		}
+	}
+	for chunk := range slices.Chunk(events, 100) {
+		args := make([]any, 0, 6*len(chunk))
+		for _, e := range chunk {
+			args = append(args, e.Pos, e.RoomID, string(e.Kind), e.Seq, "", millis(now))
+		}
+		if _, err := w.exec(ctx, `INSERT INTO room_events (pos, room_id, kind, seq, account_id, created_at) VALUES `+rowsOf(len(chunk), 6), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// retried answers a send whose client_msg_id is stored: it gives back the
-// number just taken and returns the stored message.
-func (w *talkWriter) retried(ctx context.Context, m *kizuna.Message) (store.TalkResult, error) {
-	if _, err := w.exec(ctx, `UPDATE rooms SET last_seq = last_seq - 1 WHERE id = ?`, m.RoomID); err != nil {
-		return store.TalkResult{}, err
-	}
-	prev, err := scanMessage(w.queryRow(ctx, `SELECT `+messageCols+` FROM messages m WHERE m.sender_id = ? AND m.client_msg_id = ?`, m.SenderID, m.ClientMsgID))
+// each runs a read inside the transaction and scans every row.
+func (w *talkWriter) each(ctx context.Context, query string, args []any, scan func(scanner) error) error {
+	s, err := w.stmt(ctx, query)
 	if err != nil {
-		return store.TalkResult{}, err
+		return err
 	}
-	if prev.RoomID != m.RoomID {
-		return store.TalkResult{}, errClientMsgReused
+	rows, err := s.QueryContext(ctx, args...)
+	if err != nil {
+		return err
 	}
-	return store.TalkResult{Message: prev, Duplicate: true}, nil
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// rowsOf returns n rows of width placeholders: "(?, ?), (?, ?)".
+func rowsOf(n, width int) string {
+	row := "(" + placeholders(width) + ")"
+	return row + strings.Repeat(", "+row, n-1)
 }
 
 // change edits or deletes a message of the actor's.

@@ -14,7 +14,7 @@ type TalkOpKind int
 const (
 	// OpSend stores Message (RoomID, SenderID, ClientMsgID, Body, ReplyTo,
 	// Mentions; ID and CreatedAt set by the caller). A send whose
-	// (SenderID, ClientMsgID) is already stored returns the stored message
+	// (RoomID, SenderID, ClientMsgID) is already stored returns the stored message
 	// with Duplicate set and appends nothing.
 	OpSend TalkOpKind = iota + 1
 	// OpEdit replaces the body of message Seq of RoomID sent by AccountID.

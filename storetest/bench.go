@@ -267,3 +267,61 @@ func moveFixture(b *testing.B, st store.Store, prefix string) (from, to *kizuna.
 	}
 	return t.Domain, to
 }
+
+// BenchSendBatch measures the store's share of a message send: each
+// iteration commits one ApplyTalk batch of size sends spread over 100
+// rooms of 10, as the group-committing writer does under load. It reports
+// messages/s.
+func BenchSendBatch(b *testing.B, st store.Store, size int) {
+	ctx := context.Background()
+	suffix := strings.ToLower(kizuna.NewID()[16:])
+	f := createTenant(b, st, "Talk "+suffix, "talk-"+suffix+".example")
+	members := make([]*kizuna.Account, 1000)
+	for i := range members {
+		members[i] = Member(f.Domain, fmt.Sprintf("t%04d", i))
+	}
+	creds := make([]kizuna.Credential, len(members))
+	for i := range creds {
+		creds[i] = cred()
+	}
+	if err := st.AddAccounts(ctx, f.Tenant.ID, members, creds); err != nil {
+		b.Fatal(err)
+	}
+	rooms := make([]string, 100)
+	for k := range rooms {
+		ids := make([]string, 10)
+		for j := range ids {
+			ids[j] = members[k*10+j].ID
+		}
+		r := &kizuna.Room{ID: kizuna.NewID(), Kind: kizuna.RoomGroup, Name: "bench", CreatedBy: ids[0]}
+		res, err := st.ApplyTalk(ctx, []store.TalkOp{{Kind: store.OpCreateRoom, ActorID: ids[0], Room: r, AccountIDs: ids}})
+		if err != nil || res[0].Err != nil {
+			b.Fatal(err, res)
+		}
+		rooms[k] = r.ID
+	}
+	body := strings.Repeat("x", 100)
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		ops := make([]store.TalkOp, size)
+		for j := range ops {
+			n++
+			room := n % 100
+			sender := members[room*10+n%10].ID
+			ops[j] = store.TalkOp{Kind: store.OpSend, ActorID: sender, RoomID: rooms[room], Message: &kizuna.Message{
+				ID: kizuna.NewID(), RoomID: rooms[room], SenderID: sender, ClientMsgID: fmt.Sprint("b", n), Body: body}}
+		}
+		res, err := st.ApplyTalk(ctx, ops)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res[0].Err != nil {
+			b.Fatal(res[0].Err)
+		}
+	}
+	b.StopTimer()
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(size*b.N)/s, "messages/s")
+	}
+}

@@ -21,12 +21,14 @@ CREATE TABLE room_members (
 );
 CREATE INDEX room_members_account ON room_members (account_id);
 
--- Messages are numbered per room; (sender, client_msg_id) makes a retried
--- send land once.
+-- Messages are numbered per room and stored in that order: a batch of
+-- sends to a hundred rooms touches a hundred places of each index, not
+-- one per message. (room, sender, client_msg_id) makes a retried send
+-- land once.
 CREATE TABLE messages (
     room_id       TEXT NOT NULL REFERENCES rooms (id),
     seq           INTEGER NOT NULL,
-    id            TEXT NOT NULL UNIQUE,
+    id            TEXT NOT NULL,
     sender_id     TEXT NOT NULL,
     client_msg_id TEXT NOT NULL,
     body          TEXT NOT NULL,
@@ -37,7 +39,7 @@ CREATE TABLE messages (
     deleted_at    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (room_id, seq)
 );
-CREATE UNIQUE INDEX messages_client_msg ON messages (sender_id, client_msg_id);
+CREATE UNIQUE INDEX messages_client_msg ON messages (room_id, sender_id, client_msg_id);
 
 -- The event log clients resume from. pos grows in commit order (the one
 -- writer connection assigns it); rows are small: what changed is read from
