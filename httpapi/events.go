@@ -385,6 +385,9 @@ func (st *stream) readLoop(ctx context.Context, cancel context.CancelFunc) {
 
 func (st *stream) handle(ctx context.Context, f clientFrame) {
 	fail := func(err error) {
+		if ctx.Err() != nil {
+			return // the connection is going away; nobody to answer
+		}
 		e := kizuna.AsError(err)
 		if e.Kind == kizuna.ErrInternal {
 			st.s.log.Error("stream frame failed", "type", f.Type, "err", err)
