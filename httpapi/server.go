@@ -152,6 +152,8 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/api/v1/people/lookup", Session, s.lookupPerson},
 	}
 	routes = append(routes, s.talkRoutes()...)
+	routes = append(routes, s.lifecycleRoutes()...)
+	routes = append(routes, s.reclassificationRoutes()...)
 	return append(routes, s.contactRoutes()...)
 }
 

@@ -31,6 +31,8 @@ type Store interface {
 	MailQueue
 	Talk
 	Contacts
+	TenantLifecycle
+	Reclassification
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	tests = append(tests, talkCases()...)
 	tests = append(tests, contactCases()...)
+	tests = append(tests, lifecycleCases()...)
+	tests = append(tests, reclassificationCases()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
