@@ -105,6 +105,11 @@ const (
 const (
 	NoticeContactUpdated = "contact.updated"
 	NoticeContactDeleted = "contact.deleted"
+	// NoticeReclassified says that who is internal or external changed
+	// for somebody (a domain moved, was deleted or restored, a person was
+	// reclassified): refresh the people and rooms on screen. It names
+	// nothing, so it can go to everyone.
+	NoticeReclassified = "people.reclassified"
 )
 
 // RoomEvent is one entry of the event log. Pos is a server-wide position

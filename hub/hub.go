@@ -19,6 +19,9 @@ type Event struct {
 	Pos int64
 	// Recipients are the account IDs the event concerns.
 	Recipients []string
+	// Everyone sends the event to every connection instead (notices that
+	// carry no data, such as "classifications changed: refresh").
+	Everyone bool
 	// Frame is the encoded message sent to clients as is.
 	Frame []byte
 }
@@ -43,6 +46,7 @@ type Local struct {
 	QueueLimit int
 
 	publish sync.Mutex // one publisher at a time keeps every queue in order
+	serial  uint64     // numbers published events, to queue each once per connection
 	mu      sync.RWMutex
 	subs    map[string]map[*Subscription]struct{}
 
@@ -65,11 +69,11 @@ var _ Hub = (*Local)(nil)
 type Subscription struct {
 	hub *Local
 
-	mu       sync.Mutex
-	accounts []string
-	queue    []Event
-	lastPos  int64 // dedupes an event that names two of the held accounts
-	ended    bool
+	mu         sync.Mutex
+	accounts   []string
+	queue      []Event
+	lastSerial uint64 // dedupes an event that names two of the held accounts
+	ended      bool
 
 	notify chan struct{} // has a value while the queue is not empty
 	lagged chan struct{} // closed when dropped for being slow
@@ -123,9 +127,25 @@ func (h *Local) Publish(events []Event) {
 	h.mu.RLock()
 	for i := range events {
 		ev := &events[i]
+		h.serial++
+		serial := h.serial
+		if ev.Everyone {
+			seen := map[*Subscription]bool{}
+			for _, subs := range h.subs {
+				for s := range subs {
+					if !seen[s] {
+						seen[s] = true
+						if !s.offer(ev, serial, limit) {
+							slow = append(slow, s)
+						}
+					}
+				}
+			}
+			continue
+		}
 		for _, a := range ev.Recipients {
 			for s := range h.subs[a] {
-				if !s.offer(ev, limit) {
+				if !s.offer(ev, serial, limit) {
 					slow = append(slow, s)
 				}
 			}
@@ -140,19 +160,16 @@ func (h *Local) Publish(events []Event) {
 // offer queues ev unless it is already queued (two held accounts in one
 // room) or the queue is full; it reports false when the subscriber is too
 // slow.
-func (s *Subscription) offer(ev *Event, limit int) bool {
+func (s *Subscription) offer(ev *Event, serial uint64, limit int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended {
-		return true
-	}
-	if ev.Pos != 0 && ev.Pos == s.lastPos {
+	if s.ended || serial == s.lastSerial {
 		return true
 	}
 	if len(s.queue) >= limit {
 		return false
 	}
-	s.lastPos = ev.Pos
+	s.lastSerial = serial
 	s.queue = append(s.queue, *ev)
 	s.hub.delivered.Add(1)
 	select {

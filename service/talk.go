@@ -991,9 +991,14 @@ func (d *deps) notify(kind string, payload map[string]any, accounts ...string) {
 	d.cfg.Hub.Publish([]hub.Event{{Recipients: accounts, Frame: b}})
 }
 
-// RoomsChanged drops cached room members (a domain changed tenant, was
-// deleted or restored, so members' classification may differ).
-func (d *deps) roomsChanged() { d.rooms.reset() }
+// roomsChanged drops cached room members and tells every connection to
+// refresh: a domain changed tenant, was deleted or restored, so members'
+// classification may differ for anybody.
+func (d *deps) roomsChanged() {
+	d.rooms.reset()
+	b, _ := json.Marshal(map[string]string{"type": "notice", "kind": kizuna.NoticeReclassified})
+	d.cfg.Hub.Publish([]hub.Event{{Everyone: true, Frame: b}})
+}
 
 // roomEntry is a cached, immutable snapshot of a room's members; a change
 // replaces the snapshot.
