@@ -105,6 +105,9 @@ const (
 const (
 	NoticeContactUpdated = "contact.updated"
 	NoticeContactDeleted = "contact.deleted"
+	// NoticeHandoverOffered tells an account that a tenant offers it a
+	// former member's rooms (or that the offer ended).
+	NoticeHandoverOffered = "handover.updated"
 	// NoticeReclassified says that who is internal or external changed
 	// for somebody (a domain moved, was deleted or restored, a person was
 	// reclassified): refresh the people and rooms on screen. It names

@@ -27,7 +27,18 @@ func TestDomainRename(t *testing.T) {
 				}
 			}
 			before := w.must("member", "GET", "/api/v1/me", "", 200)
+			room := w.room("owner", "Before the rename", "sato@dept.acme.example")
+			w.send("member", room.ID, "pre-rename", "sent as sato@dept")
+			historyBefore := w.must("owner", "GET", "/api/v1/rooms/"+room.ID+"/messages", "", 200)
 			w.must("owner", "PATCH", "/api/v1/domains/"+dept.ID, `{"name":"Sales.Acme.example"}`, 200)
+			// Rooms and history are untouched; the member shows under the new ID.
+			if got := w.must("owner", "GET", "/api/v1/rooms/"+room.ID+"/messages", "", 200); got != historyBefore {
+				t.Errorf("history changed by the rename:\n%s\n%s", historyBefore, got)
+			}
+			if got := w.must("owner", "GET", "/api/v1/rooms/"+room.ID, "", 200); !strings.Contains(got, `"sato@sales.acme.example"`) || strings.Contains(got, "dept.acme.example") {
+				t.Errorf("room after the rename: %s", got)
+			}
+			w.send("member", room.ID, "post-rename", "sent as sato@sales")
 			// Every ID moved at once; the live session goes on.
 			me := w.must("member", "GET", "/api/v1/me", "", 200)
 			if !strings.Contains(me, `"sign_in_id":"sato@sales.acme.example"`) || strings.Contains(me, "dept.acme.example") {

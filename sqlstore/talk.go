@@ -194,6 +194,8 @@ func (w *talkWriter) apply(ctx context.Context, op store.TalkOp) (store.TalkResu
 		return w.removeMember(ctx, op)
 	case store.OpRenameRoom:
 		return w.rename(ctx, op)
+	case store.OpReplaceMember:
+		return w.replaceMember(ctx, op)
 	}
 	return store.TalkResult{}, kizuna.Errorf(kizuna.ErrInvalid, "invalid_op", "Unknown talk operation.")
 }
@@ -560,6 +562,70 @@ func (w *talkWriter) removeMember(ctx context.Context, op store.TalkOp) (store.T
 		}
 	}
 	return store.TalkResult{Events: []kizuna.RoomEvent{e}}, nil
+}
+
+func (w *talkWriter) replaceMember(ctx context.Context, op store.TalkOp) (store.TalkResult, error) {
+	if len(op.AccountIDs) != 1 {
+		return store.TalkResult{}, kizuna.Errorf(kizuna.ErrInvalid, "invalid_op", "A replacement names one account.")
+	}
+	to := op.AccountIDs[0]
+	from, err := w.member(ctx, op.RoomID, op.AccountID)
+	if err != nil {
+		return store.TalkResult{}, kizuna.NotFound("Room member")
+	}
+	room, err := scanRoom(w.queryRow(ctx, `SELECT `+roomCols+` FROM rooms r WHERE r.id = ?`, op.RoomID))
+	if err != nil {
+		return store.TalkResult{}, err
+	}
+	var res store.TalkResult
+	_, err = w.member(ctx, op.RoomID, to)
+	already := err == nil
+	if already && room.Kind == kizuna.RoomDirect {
+		return store.TalkResult{}, kizuna.Errorf(kizuna.ErrConflict, "direct_room_exists", "The new account is the other person of this direct room; it stays as it is.")
+	}
+	if !already {
+		if room.Kind == kizuna.RoomDirect {
+			a, b, _ := strings.Cut(room.DirectKey, "|")
+			other := a
+			if a == from.AccountID {
+				other = b
+			}
+			key := kizuna.DirectKey(to, other)
+			var one int
+			err := w.queryRow(ctx, `SELECT 1 FROM rooms WHERE direct_key = ?`, key).Scan(&one)
+			if err == nil {
+				return store.TalkResult{}, kizuna.Errorf(kizuna.ErrConflict, "direct_room_exists", "The new account already has a direct room with this person; the old room stays as it is.")
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return store.TalkResult{}, err
+			}
+			if _, err := w.exec(ctx, `UPDATE rooms SET direct_key = ? WHERE id = ?`, key, op.RoomID); err != nil {
+				return store.TalkResult{}, err
+			}
+		}
+		if _, err := w.exec(ctx, `INSERT INTO room_members (room_id, account_id, role, joined_at, last_read_seq) VALUES (?, ?, ?, ?, ?)`,
+			op.RoomID, to, string(from.Role), millis(w.tx.now), from.LastReadSeq); err != nil {
+			return store.TalkResult{}, err
+		}
+	}
+	if _, err := w.exec(ctx, `DELETE FROM room_members WHERE room_id = ? AND account_id = ?`, op.RoomID, op.AccountID); err != nil {
+		return store.TalkResult{}, err
+	}
+	left, err := w.event(ctx, op.RoomID, kizuna.EventMemberLeft, 0, op.AccountID)
+	if err != nil {
+		return store.TalkResult{}, err
+	}
+	res.Events = append(res.Events, left)
+	if !already {
+		joined, err := w.event(ctx, op.RoomID, kizuna.EventMemberJoined, 0, to)
+		if err != nil {
+			return store.TalkResult{}, err
+		}
+		res.Events = append(res.Events, joined)
+	}
+	r, err := scanRoom(w.queryRow(ctx, `SELECT `+roomCols+` FROM rooms r WHERE r.id = ?`, op.RoomID))
+	res.Room = r
+	return res, err
 }
 
 func (w *talkWriter) rename(ctx context.Context, op store.TalkOp) (store.TalkResult, error) {

@@ -35,6 +35,12 @@ const (
 	OpRemoveMember
 	// OpRenameRoom sets RoomID's name to Name.
 	OpRenameRoom
+	// OpReplaceMember puts account AccountIDs[0] in AccountID's place in
+	// RoomID, with its role and read position (a person's rooms moving to
+	// another of their accounts). A direct room keeps its pair unique:
+	// when the new pair already has a room, the op is refused with
+	// conflict "direct_room_exists".
+	OpReplaceMember
 )
 
 // TalkOp is one write of a batch.
