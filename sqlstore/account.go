@@ -87,15 +87,15 @@ func (ins *accountInserter) insert(ctx context.Context, a *kizuna.Account, c kiz
 	}
 	if ins.stmt == nil {
 		stmt, err := tx.tx.PrepareContext(ctx, tx.db.q(`INSERT INTO accounts (id, kind, domain_id, local, display_name, contact_mail, role, status,
-			must_change_password, password_hash, password_initial, password_set_at, password_expires_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+			must_change_password, password_hash, password_initial, password_set_at, password_expires_at, created_at, updated_at, name_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 		if err != nil {
 			return err
 		}
 		ins.stmt = stmt
 	}
 	_, err := ins.stmt.ExecContext(ctx, a.ID, a.Kind, nullable(a.DomainID), a.Local, a.DisplayName, a.ContactMail, a.Role, a.Status,
-		a.MustChangePassword, c.Hash, c.Initial, millis(c.SetAt), optMillis(c.ExpiresAt), millis(tx.now), millis(tx.now))
+		a.MustChangePassword, c.Hash, c.Initial, millis(c.SetAt), optMillis(c.ExpiresAt), millis(tx.now), millis(tx.now), kizuna.SearchKey(a.DisplayName))
 	if err != nil && tx.db.dialect.IsUniqueViolation(err) {
 		return kizuna.Errorf(kizuna.ErrConflict, "id_taken", "The ID %s is already in use.", a.Address())
 	}
@@ -283,8 +283,8 @@ func (db *DB) UpdateAccount(ctx context.Context, tenantID, id string, u store.Ac
 			a.Status = *u.Status
 		}
 		a.UpdatedAt = tx.now
-		_, err = tx.exec(ctx, `UPDATE accounts SET display_name = ?, role = ?, status = ?, updated_at = ? WHERE id = ?`,
-			a.DisplayName, a.Role, a.Status, millis(tx.now), id)
+		_, err = tx.exec(ctx, `UPDATE accounts SET display_name = ?, name_key = ?, role = ?, status = ?, updated_at = ? WHERE id = ?`,
+			a.DisplayName, kizuna.SearchKey(a.DisplayName), a.Role, a.Status, millis(tx.now), id)
 		if err != nil {
 			return err
 		}

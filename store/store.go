@@ -33,6 +33,7 @@ type Store interface {
 	Contacts
 	TenantLifecycle
 	Reclassification
+	Groups
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.
