@@ -140,7 +140,9 @@ func (v Viewer) boardsLimited() bool { return v.Restricted && v.Restrictions.Hid
 
 // DirectoryLimited reports whether the viewer sees only part of the
 // directory (R10).
-func (v Viewer) DirectoryLimited() bool { return v.Restricted && v.Restrictions.LimitDirectory && !v.Admin }
+func (v Viewer) DirectoryLimited() bool {
+	return v.Restricted && v.Restrictions.LimitDirectory && !v.Admin
+}
 
 // BoardRights returns what the viewer may do on a board: read, write,
 // manage (each implying the previous). Admins manage every board of their
