@@ -162,6 +162,9 @@ func (s *ContactService) request(ctx context.Context, in ContactRequest) (*Conta
 		return nil, false, err
 	}
 	me := actor.Account
+	if err := s.restrictedFrom(ctx, me, func(r kizuna.Restrictions) bool { return r.NoExternalContacts }, "add external contacts"); err != nil {
+		return nil, false, err
+	}
 	target, err := s.findTarget(ctx, in)
 	if err != nil {
 		return nil, false, err

@@ -48,6 +48,9 @@ func (s *InviteService) Create(ctx context.Context, in NewInviteLink) (*CreatedI
 	if !actor.Account.Role.IsAdmin() && !tenant.Settings.MembersCreateInviteLinks {
 		return nil, kizuna.Errorf(kizuna.ErrForbidden, "invite_links_admin_only", "In this tenant only admins create invite links.")
 	}
+	if err := s.restrictedFrom(ctx, actor.Account, func(r kizuna.Restrictions) bool { return r.NoInviteLinks }, "create invite links"); err != nil {
+		return nil, err
+	}
 	if in.ValidFor <= 0 {
 		in.ValidFor = 7 * 24 * time.Hour
 	}

@@ -64,6 +64,7 @@ type Services struct {
 	Mail     *MailService
 	Audit    *AuditService
 	Talk     *TalkService
+	Groups   *GroupService
 	Contacts *ContactService
 }
 
@@ -76,6 +77,8 @@ type deps struct {
 	now    func() time.Time
 	// rooms caches room membership for talk (see roomCache).
 	rooms *roomCache
+	// talkSvc lets other services write through the talk writer.
+	talkSvc *TalkService
 }
 
 // New returns the services over st.
@@ -118,7 +121,8 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 		Mail:     &MailService{d},
 		Audit:    &AuditService{d},
 		Contacts: &ContactService{d},
-		Talk:     newTalkService(d, cfg.Hub),
+		Talk:     d.newTalk(cfg.Hub),
+		Groups:   &GroupService{d},
 	}
 }
 

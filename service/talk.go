@@ -45,6 +45,12 @@ func newTalkService(d *deps, h hub.Hub) *TalkService {
 	return &TalkService{deps: d, hub: h, queue: make(chan *pendingOp, 4*maxBatch), stop: make(chan struct{}), stopped: make(chan struct{})}
 }
 
+// newTalk creates the talk service and lets the other services reach it.
+func (d *deps) newTalk(h hub.Hub) *TalkService {
+	d.talkSvc = newTalkService(d, h)
+	return d.talkSvc
+}
+
 // Hub returns the hub the service publishes to.
 func (t *TalkService) Hub() hub.Hub { return t.hub }
 

@@ -498,8 +498,11 @@ func (w *talkWriter) join(ctx context.Context, roomID, accountID string, role ki
 }
 
 func (w *talkWriter) addMembers(ctx context.Context, op store.TalkOp) (store.TalkResult, error) {
-	if _, err := w.member(ctx, op.RoomID, op.ActorID); err != nil {
-		return store.TalkResult{}, err
+	// No actor: the server itself (a group's room following the group).
+	if op.ActorID != "" {
+		if _, err := w.member(ctx, op.RoomID, op.ActorID); err != nil {
+			return store.TalkResult{}, err
+		}
 	}
 	var count int
 	if err := w.queryRow(ctx, `SELECT COUNT(*) FROM room_members WHERE room_id = ?`, op.RoomID).Scan(&count); err != nil {

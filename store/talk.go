@@ -29,7 +29,8 @@ const (
 	// room with Duplicate set.
 	OpCreateRoom
 	// OpAddMembers adds AccountIDs to RoomID as members; accounts already
-	// in the room are skipped.
+	// in the room are skipped. An empty ActorID is the server itself (a
+	// group's room following the group).
 	OpAddMembers
 	// OpRemoveMember removes AccountID from RoomID.
 	OpRemoveMember
