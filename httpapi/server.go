@@ -154,6 +154,7 @@ func (s *Server) routeTable() []Route {
 	routes = append(routes, s.talkRoutes()...)
 	routes = append(routes, s.lifecycleRoutes()...)
 	routes = append(routes, s.reclassificationRoutes()...)
+	routes = append(routes, s.groupRoutes()...)
 	return append(routes, s.contactRoutes()...)
 }
 

@@ -844,7 +844,9 @@ func (s *GroupService) directoryFor(ctx context.Context, viewer *kizuna.Account,
 				accounts = append(accounts, a)
 			}
 		}
-		slices.SortFunc(accounts, func(x, y *kizuna.Account) int { return strings.Compare(kizuna.SearchKey(x.DisplayName), kizuna.SearchKey(y.DisplayName)) })
+		slices.SortFunc(accounts, func(x, y *kizuna.Account) int {
+			return strings.Compare(kizuna.SearchKey(x.DisplayName), kizuna.SearchKey(y.DisplayName))
+		})
 		accounts = accounts[:min(limit, len(accounts))]
 	} else if accounts, err = s.store.SearchDirectory(ctx, v.TenantID, key, limit); err != nil {
 		return nil, err
