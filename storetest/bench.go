@@ -325,3 +325,131 @@ func BenchSendBatch(b *testing.B, st store.Store, size int) {
 		b.ReportMetric(float64(size*b.N)/s, "messages/s")
 	}
 }
+
+// BenchDirectoryMembers is the size of the directory-search fixture.
+const BenchDirectoryMembers = 1_000_000
+
+var (
+	benchFamilies = []string{"佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "サトウ", "スズキ", "タナカ", "ヤマモト", "Sato", "Suzuki", "Takahashi", "Tanaka", "Ito", "Watanabe", "Smith", "Jones", "Garcia", "Miller", "Brown"}
+	benchGiven    = []string{"太郎", "花子", "一郎", "美咲", "健太", "ハルト", "ユイ", "Taro", "Hanako", "Ken", "Yui", "Emma", "Noah", "Olivia", "Liam"}
+)
+
+// BenchDirectorySearch measures directory prefix search (issue 6) in a
+// tenant of BenchDirectoryMembers members over two domains, with Japanese
+// and Latin names: each op is one search for a random prefix of one to
+// three characters of a name or an ID, returning the first 50 matches. It
+// reports p50 and p99 latency.
+func BenchDirectorySearch(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	tenantID := benchDirectory1M(b, st, rng)
+	var prefixes []string
+	for _, n := range benchFamilies {
+		r := []rune(kizuna.SearchKey(n))
+		for l := 1; l <= 3 && l <= len(r); l++ {
+			prefixes = append(prefixes, string(r[:l]))
+		}
+	}
+	prefixes = append(prefixes, "u", "u1", "u12", "u123", "u99")
+	durations := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := prefixes[rng.IntN(len(prefixes))]
+		start := time.Now()
+		got, err := st.SearchDirectory(ctx, tenantID, p, BenchPage)
+		durations = append(durations, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(got) == 0 {
+			b.Fatalf("prefix %q found nobody", p)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(durations)
+	b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(durations[len(durations)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// benchDirectory1M builds the directory fixture once per store and
+// returns its tenant.
+func benchDirectory1M(b *testing.B, st store.Store, rng *rand.Rand) string {
+	ctx := context.Background()
+	if d, err := st.DomainByName(ctx, "dir-a.example"); err == nil {
+		return d.TenantID
+	}
+	f := createTenant(b, st, "Directory", "dir-a.example")
+	d2 := &kizuna.Domain{ID: kizuna.NewID(), TenantID: f.Tenant.ID, Name: "dir-b.example"}
+	if err := st.AddDomain(ctx, d2); err != nil {
+		b.Fatal(err)
+	}
+	hash := password.HashGenerated(password.Generate())
+	as := make([]*kizuna.Account, 0, BenchBatch)
+	cs := make([]kizuna.Credential, 0, BenchBatch)
+	for i := 0; i < BenchDirectoryMembers; {
+		as, cs = as[:0], cs[:0]
+		for ; i < BenchDirectoryMembers && len(as) < BenchBatch; i++ {
+			d := f.Domain
+			if i%2 == 1 {
+				d = d2
+			}
+			a := Member(d, fmt.Sprintf("u%07d", i))
+			a.DisplayName = benchFamilies[rng.IntN(len(benchFamilies))] + " " + benchGiven[rng.IntN(len(benchGiven))]
+			as = append(as, a)
+			cs = append(cs, kizuna.Credential{Hash: hash, Initial: true})
+		}
+		if err := st.AddAccounts(ctx, f.Tenant.ID, as, cs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return f.Tenant.ID
+}
+
+// BenchBoardList measures listing the boards a member may read when the
+// member belongs to 200 groups of a tenant with 200 group boards and 200
+// other boards (issue 6): the member's groups and the tenant's boards with
+// their rules are read, and kizuna.Viewer decides.
+func BenchBoardList(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	suffix := strings.ToLower(kizuna.NewID()[16:])
+	f := createTenant(b, st, "Boards "+suffix, "boards-"+suffix+".example")
+	m := addMember(b, st, f.Tenant.ID, f.Domain, "busy")
+	for i := range 200 {
+		g := &kizuna.Group{ID: kizuna.NewID(), TenantID: f.Tenant.ID, Name: fmt.Sprintf("g%03d", i)}
+		if err := st.CreateGroup(ctx, g, f.Owner.ID); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.AddGroupMembers(ctx, f.Tenant.ID, g.ID, []string{m.ID}, kizuna.GroupMember); err != nil {
+			b.Fatal(err)
+		}
+		for _, rule := range []kizuna.BoardRule{{Right: kizuna.RightWrite, Kind: kizuna.PrincipalGroup, ID: g.ID}, {Right: kizuna.RightRead, Kind: kizuna.PrincipalMember, ID: f.Owner.ID}} {
+			if err := st.CreateBoard(ctx, &kizuna.Board{ID: kizuna.NewID(), TenantID: f.Tenant.ID, Name: fmt.Sprintf("b%03d", i), GroupID: g.ID, Rules: []kizuna.BoardRule{rule}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		groups, err := st.GroupsOf(ctx, m.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v := kizuna.Viewer{AccountID: m.ID, TenantID: f.Tenant.ID, Groups: map[string]bool{}, Restrictions: kizuna.DefaultRestrictions}
+		for _, g := range groups {
+			v.Groups[g] = true
+		}
+		boards, err := st.TenantBoards(ctx, f.Tenant.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for _, bd := range boards {
+			if r, _, _ := v.BoardRights(bd); r {
+				n++
+			}
+		}
+		if n != 200 {
+			b.Fatalf("member reads %d boards, want 200", n)
+		}
+	}
+}

@@ -183,7 +183,7 @@ func addDomain(t *testing.T, st store.Store, tenantID, name string) *kizuna.Doma
 	return d
 }
 
-func addMember(t *testing.T, st store.Store, tenantID string, d *kizuna.Domain, local string) *kizuna.Account {
+func addMember(t testing.TB, st store.Store, tenantID string, d *kizuna.Domain, local string) *kizuna.Account {
 	t.Helper()
 	a := Member(d, local)
 	if err := st.AddAccount(context.Background(), tenantID, a, cred()); err != nil {
