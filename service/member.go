@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	netmail "net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -306,8 +307,24 @@ func (s *MemberService) List(ctx context.Context, cursor string, limit int) (*Pa
 	if limit > MaxPageSize {
 		return nil, kizuna.Errorf(kizuna.ErrInvalid, "invalid_limit", "The limit must be between 1 and %d.", MaxPageSize)
 	}
-	accounts, err := s.store.Accounts(ctx, actor.Account.TenantID, store.AccountFilter{After: cursor, Limit: limit + 1})
+	limited, visible, err := s.limitedDirectory(ctx, actor.Account)
 	if err != nil {
+		return nil, err
+	}
+	var accounts []*kizuna.Account
+	if limited {
+		// A restricted member pages through the part of the directory
+		// they may see (R10), in the same order.
+		byID, err := s.store.AccountsByIDs(ctx, visible)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range visible {
+			if a, ok := byID[id]; ok && a.TenantID == actor.Account.TenantID && id > cursor && len(accounts) <= limit {
+				accounts = append(accounts, a)
+			}
+		}
+	} else if accounts, err = s.store.Accounts(ctx, actor.Account.TenantID, store.AccountFilter{After: cursor, Limit: limit + 1}); err != nil {
 		return nil, err
 	}
 	page := &Page[Person]{}
@@ -332,7 +349,26 @@ func (s *MemberService) Get(ctx context.Context, id string) (*Person, error) {
 	if err != nil {
 		return nil, err
 	}
+	limited, visible, err := s.limitedDirectory(ctx, actor.Account)
+	if err != nil {
+		return nil, err
+	}
+	if limited && !slices.Contains(visible, a.ID) {
+		return nil, kizuna.NotFound("Member")
+	}
 	return s.person(ctx, actor.Account, a)
+}
+
+// limitedDirectory tells whether the actor sees only part of the
+// directory and, if so, whom: themselves, their group mates and the
+// people they talk with, sorted by ID.
+func (d *deps) limitedDirectory(ctx context.Context, a *kizuna.Account) (bool, []string, error) {
+	v, err := d.viewerOf(ctx, a)
+	if err != nil || !v.DirectoryLimited() {
+		return false, nil, err
+	}
+	ids, err := (&GroupService{d}).visibleTo(ctx, a)
+	return true, ids, err
 }
 
 // Lookup finds a person by their exact sign-in ID ("sato@partner.example"
