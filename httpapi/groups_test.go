@@ -173,6 +173,9 @@ func TestGroupsAndBoards(t *testing.T) {
 			if len(room.Members) != 3 {
 				t.Errorf("group room members = %+v, want the creator, sato and res", room.Members)
 			}
+			// The room's members are the group's: changed through the group only.
+			w.must("owner", "POST", "/api/v1/rooms/"+grp.RoomID+"/members", `{"members":["adm@acme.example"]}`, 422)
+			w.must("member", "DELETE", "/api/v1/rooms/"+grp.RoomID+"/members/"+w.ids["member"], "", 422)
 			w.must("owner", "DELETE", "/api/v1/groups/"+g.eng+"/members/"+w.ids["member"], "", 204)
 			w.must("member", "GET", "/api/v1/rooms/"+grp.RoomID, "", 404)
 

@@ -625,6 +625,9 @@ func (t *TalkService) AddMembers(ctx context.Context, id string, members []strin
 	if e.room.Kind == kizuna.RoomDirect {
 		return nil, errDirectRoom
 	}
+	if err := t.notGroupRoom(ctx, id); err != nil {
+		return nil, err
+	}
 	if len(members) == 0 || len(members) > kizuna.MaxRoomMembers {
 		return nil, kizuna.Errorf(kizuna.ErrInvalid, "invalid_members", "Name between 1 and %d accounts to add.", kizuna.MaxRoomMembers)
 	}
@@ -663,6 +666,9 @@ func (t *TalkService) RemoveMember(ctx context.Context, id, accountID string) er
 	if e.room.Kind == kizuna.RoomDirect {
 		return errDirectRoom
 	}
+	if err := t.notGroupRoom(ctx, id); err != nil {
+		return err
+	}
 	if accountID != actor.Account.ID && e.roles[actor.Account.ID] != kizuna.RoomManager {
 		return errManagerOnly
 	}
@@ -671,6 +677,16 @@ func (t *TalkService) RemoveMember(ctx context.Context, id, accountID string) er
 	}
 	_, err = t.submit(ctx, store.TalkOp{Kind: store.OpRemoveMember, ActorID: actor.Account.ID, RoomID: id, AccountID: accountID})
 	return err
+}
+
+// notGroupRoom refuses membership changes of a group's room: its members
+// follow the group (R10).
+func (t *TalkService) notGroupRoom(ctx context.Context, roomID string) error {
+	g, err := t.store.GroupOfRoom(ctx, roomID)
+	if err != nil || g == "" {
+		return err
+	}
+	return kizuna.Errorf(kizuna.ErrInvalid, "group_room", "This room follows its group's members: add or remove them in the group.")
 }
 
 // SendInput is a message to send.

@@ -119,6 +119,16 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID, id string, name, parent
 	return out, err
 }
 
+// GroupOfRoom implements store.Groups.
+func (db *DB) GroupOfRoom(ctx context.Context, roomID string) (string, error) {
+	var id string
+	err := db.queryRow(ctx, `SELECT id FROM tenant_groups WHERE room_id = ?`, roomID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, db.mapErr(err)
+}
+
 // SetGroupRoom implements store.Groups.
 func (db *DB) SetGroupRoom(ctx context.Context, tenantID, id, roomID string) error {
 	return db.inTx(ctx, func(tx *Tx) error {

@@ -28,6 +28,8 @@ type Groups interface {
 	// UpdateGroup renames a group and/or moves it under another parent
 	// ("" for top level). Errors: not_found; conflict "cyclic_group".
 	UpdateGroup(ctx context.Context, tenantID, id string, name, parentID *string) (*kizuna.Group, error)
+	// GroupOfRoom returns the group whose room roomID is, or "".
+	GroupOfRoom(ctx context.Context, roomID string) (string, error)
 	// SetGroupRoom records the group's room.
 	SetGroupRoom(ctx context.Context, tenantID, id, roomID string) error
 	// DeleteGroup removes a group without subgroups, its memberships and
