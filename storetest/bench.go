@@ -350,7 +350,7 @@ func BenchDirectorySearch(b *testing.B, st store.Store) {
 			prefixes = append(prefixes, string(r[:l]))
 		}
 	}
-	prefixes = append(prefixes, "u", "u1", "u12", "u123", "u99")
+	prefixes = append(prefixes, "u", "u0", "u01", "u012", "u0999")
 	durations := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
