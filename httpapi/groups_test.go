@@ -194,6 +194,31 @@ func TestGroupsAndBoards(t *testing.T) {
 			if len(posts.Items) != 2 || posts.Items[0].ID != g.post {
 				t.Errorf("posts = %+v, want the pinned one first", posts)
 			}
+			// Pages of the others follow, newest first, with nothing twice.
+			for i := range 3 {
+				w.must("owner", "POST", "/api/v1/boards/"+g.allHands+"/posts", fmt.Sprintf(`{"title":"p%d","body":"x"}`, i), 201)
+			}
+			seen := map[string]bool{}
+			cursor := ""
+			for pages := 0; ; pages++ {
+				var page struct {
+					Items      []struct{ ID string }
+					NextCursor string `json:"next_cursor"`
+				}
+				w.decode(w.must("admin", "GET", "/api/v1/boards/"+g.allHands+"/posts?limit=2&cursor="+cursor, "", 200), &page)
+				for _, p := range page.Items {
+					if seen[p.ID] {
+						t.Errorf("post %s twice", p.ID)
+					}
+					seen[p.ID] = true
+				}
+				if cursor = page.NextCursor; cursor == "" || pages > 5 {
+					break
+				}
+			}
+			if len(seen) != 5 {
+				t.Errorf("paged through %d posts, want 5", len(seen))
+			}
 
 			// The directory folds width and case; a restricted member sees
 			// only group mates and people they talk with.

@@ -565,17 +565,18 @@ func (s *GroupService) Posts(ctx context.Context, boardID, cursor string, limit 
 	if err != nil {
 		return nil, err
 	}
-	page := &Page[*kizuna.Post]{Items: posts}
-	var unpinned []*kizuna.Post
+	page := &Page[*kizuna.Post]{Items: []*kizuna.Post{}}
+	n := 0
 	for _, p := range posts {
-		if !p.Pinned || cursor != "" {
-			unpinned = append(unpinned, p)
+		if !p.Pinned {
+			if n++; n > limit {
+				break
+			}
 		}
+		page.Items = append(page.Items, p)
 	}
-	if len(unpinned) > limit {
-		last := unpinned[limit-1]
-		page.NextCursor = last.ID
-		page.Items = slices.DeleteFunc(slices.Clone(posts), func(p *kizuna.Post) bool { return (!p.Pinned || cursor != "") && p.ID < last.ID })
+	if n > limit {
+		page.NextCursor = page.Items[len(page.Items)-1].ID
 	}
 	return page, nil
 }

@@ -394,10 +394,14 @@ func (db *DB) Post(ctx context.Context, boardID, id string) (*kizuna.Post, error
 	return p, db.mapErr(err)
 }
 
-// Posts implements store.Groups: pinned posts head the first page.
+// Posts implements store.Groups: pinned posts (up to 50) head the first
+// page; Limit counts the others.
 func (db *DB) Posts(ctx context.Context, boardID string, f store.PostFilter) ([]*kizuna.Post, error) {
 	q := `SELECT ` + postCols + ` FROM posts p WHERE p.board_id = ? AND p.deleted_at = 0`
 	args := []any{f.ViewerID, boardID}
+	// Pinned posts lead the first page; the pages are of the others.
+	q += ` AND p.pinned = ?`
+	args = append(args, false)
 	if f.Before != "" {
 		q += ` AND p.id < ? ORDER BY p.id DESC LIMIT ?`
 		args = append(args, f.Before, f.Limit)
@@ -412,13 +416,7 @@ func (db *DB) Posts(ctx context.Context, boardID string, f store.PostFilter) ([]
 	if err != nil {
 		return nil, err
 	}
-	out := pinned
-	for _, p := range posts {
-		if !p.Pinned {
-			out = append(out, p)
-		}
-	}
-	return out, nil
+	return append(pinned, posts...), nil
 }
 
 // UpdatePost implements store.Groups.
