@@ -10,6 +10,28 @@ type Tenant struct {
 	Settings  TenantSettings `json:"settings"`
 	CreatedAt time.Time      `json:"created_at"`
 	UpdatedAt time.Time      `json:"updated_at"`
+	// CancelledAt is set on a tenant its owner cancelled (R13): its
+	// members cannot sign in and its domains belong to nobody, but their
+	// names stay reserved and everything can be restored until
+	// PurgeAfter, when the purge job deletes it all.
+	CancelledAt time.Time `json:"cancelled_at,omitzero"`
+	PurgeAfter  time.Time `json:"purge_after,omitzero"`
+}
+
+// TenantImpact is what cancelling a tenant would change (R13), shown to
+// the owner before they confirm.
+type TenantImpact struct {
+	Members        int      `json:"members"`
+	Domains        []string `json:"domains"`         // live domain names, all released at purge
+	DeletedDomains []string `json:"deleted_domains"` // soft-deleted names, purged with the tenant at the latest
+	// Rooms counts the rooms the members are in; SharedRooms those of
+	// them that also hold people outside the tenant, where the members'
+	// messages stay after the purge.
+	Rooms       int       `json:"rooms"`
+	SharedRooms int       `json:"shared_rooms"`
+	InviteLinks int       `json:"invite_links"` // usable ones
+	PendingMail int       `json:"pending_mail"`
+	PurgeAfter  time.Time `json:"purge_after"`
 }
 
 // TenantSettings are the choices a tenant's admins make about accounts.

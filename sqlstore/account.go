@@ -67,7 +67,10 @@ func (ins *accountInserter) insert(ctx context.Context, a *kizuna.Account, c kiz
 		// another tenant.
 		name, ok := ins.domains[a.DomainID]
 		if !ok {
-			err := tx.queryRow(ctx, `SELECT name FROM domains WHERE id = ? AND tenant_id = ? AND deleted_at = 0`, a.DomainID, ins.tenantID).Scan(&name)
+			// A cancelled tenant takes no new members: its domains belong
+			// to nobody until it is restored.
+			err := tx.queryRow(ctx, `SELECT d.name FROM domains d JOIN tenants t ON t.id = d.tenant_id
+				WHERE d.id = ? AND d.tenant_id = ? AND d.deleted_at = 0 AND t.cancelled_at = 0`, a.DomainID, ins.tenantID).Scan(&name)
 			if errors.Is(err, sql.ErrNoRows) {
 				return kizuna.Errorf(kizuna.ErrNotFound, "domain_not_found", "The domain is not one of this tenant's domains.")
 			}
@@ -139,9 +142,14 @@ func (db *DB) Account(ctx context.Context, tenantID, id string) (*kizuna.Account
 	return a, db.mapErr(err)
 }
 
+// liveTenant keeps out members of cancelled tenants (R13): they cannot
+// sign in, and sessions that survived cancellation do not authenticate.
+// Personal accounts have no tenant row.
+const liveTenant = ` AND COALESCE(t.cancelled_at, 0) = 0`
+
 // AccountByID implements store.Accounts.
 func (db *DB) AccountByID(ctx context.Context, id string) (*kizuna.Account, error) {
-	a, err := scanAccount(db.queryRow(ctx, accountSelect+`WHERE a.id = ? AND a.status <> 'deleted'`, id))
+	a, err := scanAccount(db.queryRow(ctx, accountSelect+`WHERE a.id = ? AND a.status <> 'deleted'`+liveTenant, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kizuna.NotFound("Account")
 	}
@@ -156,13 +164,13 @@ func (db *DB) AccountByAddress(ctx context.Context, local, domain string) (*kizu
 	} else {
 		// "kind = 'member'" lets the engine use the partial unique index
 		// on (domain_id, local) instead of scanning the whole domain.
-		row = db.queryRow(ctx, accountSelect+`WHERE d.name = ? AND a.local = ? AND a.kind = 'member' AND a.status <> 'deleted' AND d.deleted_at = 0`, domain, local)
+		row = db.queryRow(ctx, accountSelect+`WHERE d.name = ? AND a.local = ? AND a.kind = 'member' AND a.status <> 'deleted' AND d.deleted_at = 0`+liveTenant, domain, local)
 		a, err := scanAccount(row)
 		if errors.Is(err, sql.ErrNoRows) {
 			// A renamed domain's former name still signs in during its
 			// grace period.
 			row = db.queryRow(ctx, accountSelect+`WHERE a.domain_id = (SELECT domain_id FROM domain_aliases WHERE name = ? AND expires_at > ?)
-				AND a.local = ? AND a.kind = 'member' AND a.status <> 'deleted' AND d.deleted_at = 0`, domain, millis(db.Now()), local)
+				AND a.local = ? AND a.kind = 'member' AND a.status <> 'deleted' AND d.deleted_at = 0`+liveTenant, domain, millis(db.Now()), local)
 		} else {
 			return a, db.mapErr(err)
 		}

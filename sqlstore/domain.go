@@ -59,14 +59,20 @@ func (db *DB) Domains(ctx context.Context, tenantID string) ([]kizuna.Domain, er
 
 // DomainByName implements store.Domains.
 func (db *DB) DomainByName(ctx context.Context, name string) (*kizuna.Domain, error) {
-	d, err := scanDomain(db.queryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE name = ? AND deleted_at = 0`, name))
+	// A cancelled tenant's domains belong to nobody: nothing can be moved
+	// to, offered to or joined through them. Their rows still reserve
+	// the names (AddDomain and RenameDomain hit the unique index).
+	d, err := scanDomain(db.queryRow(ctx, `SELECT `+domainColumns+` FROM domains WHERE name = ? AND deleted_at = 0
+		AND tenant_id IN (SELECT id FROM tenants WHERE cancelled_at = 0)`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kizuna.NotFound("Domain")
 	}
 	return d, db.mapErr(err)
 }
 
-// DomainOwners implements store.Domains.
+// DomainOwners implements store.Domains. A cancelled tenant owns nothing
+// (R13): its members classify as external, their domain belonging to no
+// tenant, for every viewer at once.
 func (db *DB) DomainOwners(ctx context.Context, domainIDs []string) (map[string]kizuna.DomainOwner, error) {
 	out := make(map[string]kizuna.DomainOwner, len(domainIDs))
 	ids := make([]any, 0, len(domainIDs))
@@ -81,7 +87,7 @@ func (db *DB) DomainOwners(ctx context.Context, domainIDs []string) (map[string]
 		batch := ids[:min(len(ids), 500)]
 		ids = ids[len(batch):]
 		rows, err := db.query(ctx, `SELECT d.id, d.name, t.id, t.name FROM domains d JOIN tenants t ON t.id = d.tenant_id
-			WHERE d.deleted_at = 0 AND d.id IN (`+placeholders(len(batch))+`)`, batch...)
+			WHERE d.deleted_at = 0 AND t.cancelled_at = 0 AND d.id IN (`+placeholders(len(batch))+`)`, batch...)
 		if err != nil {
 			return nil, db.mapErr(err)
 		}

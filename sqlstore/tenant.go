@@ -37,23 +37,35 @@ func (db *DB) CreateTenant(ctx context.Context, nt store.NewTenant) error {
 	})
 }
 
-// Tenant implements store.Tenants.
+// Tenant implements store.Tenants. A cancelled tenant is found, with its
+// cancellation dates: only its members' sign-in and its domains'
+// ownership stop (see AccountByAddress and DomainOwners).
 func (db *DB) Tenant(ctx context.Context, id string) (*kizuna.Tenant, error) {
-	var t kizuna.Tenant
-	var created, updated int64
-	err := db.queryRow(ctx, `SELECT id, name, initial_password_ttl_hours, allow_typed_initial_passwords,
-		members_create_invite_links, allow_external_personal, allow_other_tenants, external_contacts, created_at, updated_at
-		FROM tenants WHERE id = ?`, id).
-		Scan(&t.ID, &t.Name, &t.Settings.InitialPasswordTTLHours, &t.Settings.AllowTypedInitialPasswords,
-			&t.Settings.MembersCreateInviteLinks, &t.Settings.External.AllowPersonal, &t.Settings.External.AllowOtherTenants,
-			&t.Settings.External.AddContacts, &created, &updated)
+	t, err := scanTenant(db.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kizuna.NotFound("Tenant")
 	}
 	if err != nil {
 		return nil, db.mapErr(err)
 	}
+	return t, nil
+}
+
+const tenantColumns = `id, name, initial_password_ttl_hours, allow_typed_initial_passwords,
+	members_create_invite_links, allow_external_personal, allow_other_tenants, external_contacts, created_at, updated_at,
+	cancelled_at, purge_after`
+
+func scanTenant(row scanner) (*kizuna.Tenant, error) {
+	var t kizuna.Tenant
+	var created, updated, cancelled, purge int64
+	err := row.Scan(&t.ID, &t.Name, &t.Settings.InitialPasswordTTLHours, &t.Settings.AllowTypedInitialPasswords,
+		&t.Settings.MembersCreateInviteLinks, &t.Settings.External.AllowPersonal, &t.Settings.External.AllowOtherTenants,
+		&t.Settings.External.AddContacts, &created, &updated, &cancelled, &purge)
+	if err != nil {
+		return nil, err
+	}
 	t.CreatedAt, t.UpdatedAt = fromMillis(created), fromMillis(updated)
+	t.CancelledAt, t.PurgeAfter = fromOptMillis(cancelled), fromOptMillis(purge)
 	return &t, nil
 }
 
