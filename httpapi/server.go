@@ -37,6 +37,8 @@ type Server struct {
 	// close with "going away" so clients reconnect elsewhere.
 	closing   chan struct{}
 	closeOnce sync.Once
+	// metrics, when set, records requests and serves /metrics.
+	metrics Metrics
 }
 
 // CloseStreams ends every event stream (on shutdown).
@@ -96,6 +98,7 @@ func (s *Server) routeTable() []Route {
 	routes := []Route{
 		{"GET", "/healthz", Public, s.healthz},
 		{"GET", "/readyz", Public, s.readyz},
+		{"GET", "/metrics", Public, s.serveMetrics},
 		{"GET", "/api/openapi.json", Public, s.openAPI},
 
 		{"POST", "/api/v1/setup", Public, s.setup},
@@ -174,6 +177,7 @@ func (s *Server) adapt(rt Route) http.Handler {
 		if err != nil {
 			writeError(rec, r, s.log, err)
 		}
+		s.observe(rt, rec.status, time.Since(start))
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("route", rt.Path), slog.Int("status", rec.status),
 			slog.Duration("duration", time.Since(start)), slog.String("code", kizuna.ErrorCode(err)))

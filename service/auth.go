@@ -124,6 +124,7 @@ func (s *AuthService) Login(ctx context.Context, in LoginInput) (*SignedIn, erro
 // returns the answer: invalid_credentials, or too_many_attempts when this
 // failure locked a key.
 func (s *AuthService) loginFailed(ctx context.Context, in LoginInput, acct *kizuna.Account, keys []string) error {
+	s.counters.signInFailures.Add(1)
 	var locked time.Time
 	for i, key := range keys {
 		max := maxIDFailures

@@ -79,6 +79,8 @@ type deps struct {
 	rooms *roomCache
 	// talkSvc lets other services write through the talk writer.
 	talkSvc *TalkService
+	// counters feed Services.Stats (see metrics.go).
+	counters counters
 }
 
 // New returns the services over st.

@@ -135,6 +135,7 @@ func (t *TalkService) commit(batch []*pendingOp) {
 		}
 		return
 	}
+	t.countSent(ops, results)
 	var events []hub.Event
 	for i, r := range results {
 		if r.Err == nil && len(r.Events) > 0 {

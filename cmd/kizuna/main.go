@@ -2,6 +2,7 @@
 //
 //	kizuna serve   run the server
 //	kizuna setup   create a tenant, its first domain and its owner
+//	kizuna tenants list cancelled tenants and restore them
 //	kizuna loadtest drive a running server and measure it
 //	kizuna version print the version
 package main
@@ -36,6 +37,7 @@ const usage = `Kizuna — business chat and member directory.
 Usage:
   kizuna serve   [--addr 127.0.0.1:8080] [--data ./kizuna-data] [--database-url postgres://…]
   kizuna setup   --tenant NAME --domain DOMAIN --owner LOCAL [--owner-name NAME] [--data …] [--database-url …]
+  kizuna tenants list --cancelled | restore --tenant ID|DOMAIN [--data …] [--database-url …]
   kizuna loadtest --url http://127.0.0.1:8080 --admin-id ID [--clients 1000] [--rate N] [--profile talk|idle]
   kizuna version
 
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string) error {
 		return m.Close()
 	case "setup":
 		return runSetup(ctx, args[1:], os.Stdout)
+	case "tenants":
+		return runTenants(ctx, args[1:], os.Stdout)
 	case "loadtest":
 		return runLoadtest(ctx, args[1:], os.Stdout)
 	case "version", "--version":
