@@ -17,6 +17,7 @@ import (
 
 	"github.com/kizuna-chat/kizuna/httpapi"
 	"github.com/kizuna-chat/kizuna/mail"
+	"github.com/kizuna-chat/kizuna/metrics"
 	"github.com/kizuna-chat/kizuna/password"
 	"github.com/kizuna-chat/kizuna/postgres"
 	"github.com/kizuna-chat/kizuna/service"
@@ -34,6 +35,8 @@ type Main struct {
 
 	Store    *sqlstore.DB
 	Services *service.Services
+	// Metrics is this node's registry, served at /metrics.
+	Metrics  *metrics.Metrics
 	api      *httpapi.Server
 	listener net.Listener
 	server   *http.Server
@@ -101,7 +104,9 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	worker := mail.NewWorker(st, transport, m.Logger)
+	m.Metrics = metrics.New()
+	m.Metrics.WatchDB(st.Pools())
+	worker := mail.NewWorker(m.Metrics.MailQueue(st), transport, m.Logger)
 	var resolver service.TXTResolver
 	if m.Config.DNSVerify {
 		resolver = net.DefaultResolver
@@ -120,13 +125,11 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.jobs.Done()
 		m.runAuditRetention(jobCtx)
 	}()
-	m.jobs.Add(1)
-	go func() {
-		defer m.jobs.Done()
-		m.runPurge(jobCtx)
-	}()
 	api := httpapi.New(m.Services, m.Logger, m.URL(), st)
 	m.api = api
+	m.Metrics.WatchServices(m.Services)
+	m.Metrics.WatchHub(m.Services.Talk.Hub())
+	api.SetMetrics(m.Metrics)
 	m.server = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -179,31 +182,12 @@ func (m *Main) runAuditRetention(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := m.Services.Audit.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+		n, err := m.Services.Audit.PurgeExpired(ctx)
+		m.Metrics.JobRan("audit_retention", err)
+		if err != nil && ctx.Err() == nil {
 			m.Logger.Warn("audit retention", "err", err)
 		} else if n > 0 {
 			m.Logger.Info("audit entries past retention deleted", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// runPurge deletes cancelled tenants and deleted domains past their
-// retention period at start and then every hour until ctx ends. Every
-// node runs it: the store's deletes are conditional, so each item is
-// purged once between them.
-func (m *Main) runPurge(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if c, err := m.Services.Tenants.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
-			m.Logger.Warn("purge past retention", "err", err, "tenants", c.Tenants, "domains", c.Domains, "accounts", c.Accounts, "rooms", c.Rooms)
-		} else if c.Tenants > 0 || c.Domains > 0 {
-			m.Logger.Info("purged past retention", "tenants", c.Tenants, "domains", c.Domains, "accounts", c.Accounts, "rooms", c.Rooms)
 		}
 		select {
 		case <-ctx.Done():
