@@ -125,6 +125,11 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.jobs.Done()
 		m.runAuditRetention(jobCtx)
 	}()
+	m.jobs.Add(1)
+	go func() {
+		defer m.jobs.Done()
+		m.runPurge(jobCtx)
+	}()
 	api := httpapi.New(m.Services, m.Logger, m.URL(), st)
 	m.api = api
 	m.Metrics.WatchServices(m.Services)
@@ -188,6 +193,27 @@ func (m *Main) runAuditRetention(ctx context.Context) {
 			m.Logger.Warn("audit retention", "err", err)
 		} else if n > 0 {
 			m.Logger.Info("audit entries past retention deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runPurge deletes cancelled tenants and deleted domains past their
+// retention period at start and then every hour until ctx ends. Every
+// node runs it: the store's deletes are conditional, so each item is
+// purged once between them.
+func (m *Main) runPurge(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if c, err := m.Services.Tenants.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("purge past retention", "err", err, "tenants", c.Tenants, "domains", c.Domains, "accounts", c.Accounts, "rooms", c.Rooms)
+		} else if c.Tenants > 0 || c.Domains > 0 {
+			m.Logger.Info("purged past retention", "tenants", c.Tenants, "domains", c.Domains, "accounts", c.Accounts, "rooms", c.Rooms)
 		}
 		select {
 		case <-ctx.Done():
