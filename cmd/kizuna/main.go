@@ -4,6 +4,9 @@
 //	kizuna setup   create a tenant, its first domain and its owner
 //	kizuna tenants list cancelled tenants and restore them
 //	kizuna loadtest drive a running server and measure it
+//	kizuna backup  archive the embedded store and data directory, online
+//	kizuna restore unpack a backup into a data directory
+//	kizuna migrate-store copy a SQLite installation into PostgreSQL
 //	kizuna version print the version
 package main
 
@@ -39,6 +42,9 @@ Usage:
   kizuna setup   --tenant NAME --domain DOMAIN --owner LOCAL [--owner-name NAME] [--data …] [--database-url …]
   kizuna tenants list --cancelled | restore --tenant ID|DOMAIN [--data …] [--database-url …]
   kizuna loadtest --url http://127.0.0.1:8080 --admin-id ID [--clients 1000] [--rate N] [--profile talk|idle]
+  kizuna backup  [--data ./kizuna-data] [--out FILE.tar.gz]
+  kizuna restore --from FILE.tar.gz [--data ./kizuna-data] [--force]
+  kizuna migrate-store --from ./kizuna-data --to postgres://…
   kizuna version
 
 Run "kizuna COMMAND -h" for a command's flags and environment variables.
@@ -68,6 +74,12 @@ func run(ctx context.Context, args []string) error {
 		return runTenants(ctx, args[1:], os.Stdout)
 	case "loadtest":
 		return runLoadtest(ctx, args[1:], os.Stdout)
+	case "backup":
+		return runBackup(ctx, args[1:], os.Stdout)
+	case "restore":
+		return runRestore(ctx, args[1:], os.Stdout)
+	case "migrate-store":
+		return runMigrateStore(ctx, args[1:], os.Stdout)
 	case "version", "--version":
 		fmt.Println("kizuna", Version)
 		return nil
