@@ -22,7 +22,11 @@ type lifecycleWorld struct {
 
 func (lw *lifecycleWorld) clock() time.Time { lw.mu.Lock(); defer lw.mu.Unlock(); return lw.now }
 
-func (lw *lifecycleWorld) advance(d time.Duration) { lw.mu.Lock(); defer lw.mu.Unlock(); lw.now = lw.now.Add(d) }
+func (lw *lifecycleWorld) advance(d time.Duration) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	lw.now = lw.now.Add(d)
+}
 
 func newLifecycleWorld(t *testing.T, eng testdb.Engine) *lifecycleWorld {
 	lw := &lifecycleWorld{now: time.Now().UTC().Truncate(time.Second)}
