@@ -280,7 +280,15 @@ func (st *stream) run(ctx context.Context, resume bool, after int64) {
 			evs := st.sub.Take()
 			frames = frames[:0]
 			for _, ev := range evs {
-				if ev.Pos != 0 && ev.Pos <= st.lastPos {
+				if ev.Control == service.ControlSessionsChanged {
+					// A sign-out, reissue or removal, on any node: check now.
+					if !st.refreshAccounts(ctx) {
+						st.conn.Close(CloseSessionEnded, "session ended: sign in again")
+						return
+					}
+					continue
+				}
+				if ev.Control != "" || (ev.Pos != 0 && ev.Pos <= st.lastPos) {
 					continue
 				}
 				if ev.Pos != 0 {

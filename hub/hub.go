@@ -24,6 +24,11 @@ type Event struct {
 	Everyone bool
 	// Frame is the encoded message sent to clients as is.
 	Frame []byte
+	// Control, when set, makes the event an instruction to the server
+	// rather than a message for clients: connections of the recipients
+	// receive it (e.g. "sessions.changed": re-check your sessions), and the
+	// hub's control handler sees every one (e.g. "rooms.reset").
+	Control string
 }
 
 // Hub publishes events and subscribes connections.
@@ -49,6 +54,8 @@ type Local struct {
 	serial  uint64     // numbers published events, to queue each once per connection
 	mu      sync.RWMutex
 	subs    map[string]map[*Subscription]struct{}
+
+	onControl atomic.Pointer[func(Event)]
 
 	connections atomic.Int64
 	delivered   atomic.Int64
@@ -115,8 +122,18 @@ func (h *Local) remove(s *Subscription) {
 	}
 }
 
+// OnControl sets the handler of control events (see Event.Control).
+func (h *Local) OnControl(fn func(Event)) { h.onControl.Store(&fn) }
+
 // Publish implements Hub.
 func (h *Local) Publish(events []Event) {
+	if fn := h.onControl.Load(); fn != nil {
+		for _, ev := range events {
+			if ev.Control != "" {
+				(*fn)(ev)
+			}
+		}
+	}
 	h.publish.Lock()
 	defer h.publish.Unlock()
 	limit := h.QueueLimit

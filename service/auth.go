@@ -296,7 +296,11 @@ func (s *AuthService) SignOutClientAccount(ctx context.Context, accountID string
 	}
 	for _, sess := range sessions {
 		if sess.AccountID == accountID {
-			return s.store.DeleteSession(ctx, sess.ID)
+			if err := s.store.DeleteSession(ctx, sess.ID); err != nil {
+				return err
+			}
+			s.sessionsChanged(accountID)
+			return nil
 		}
 	}
 	return kizuna.NotFound("Signed-in account")
@@ -337,7 +341,11 @@ func (s *AuthService) Logout(ctx context.Context) error {
 	if a == nil {
 		return errSignInRequired
 	}
-	return s.store.DeleteSession(ctx, a.Session.ID)
+	if err := s.store.DeleteSession(ctx, a.Session.ID); err != nil {
+		return err
+	}
+	s.sessionsChanged(a.Account.ID)
+	return nil
 }
 
 // Me returns the actor as it sees itself. A password-change-only session
@@ -386,6 +394,7 @@ func (s *AuthService) ChangePassword(ctx context.Context, current, next string) 
 	if err := s.store.SetCredential(ctx, a.Account.ID, kizuna.Credential{Hash: hash}, false, true); err != nil {
 		return nil, err
 	}
+	s.sessionsChanged(a.Account.ID)
 	acct, err := s.store.AccountByID(ctx, a.Account.ID)
 	if err != nil {
 		return nil, err

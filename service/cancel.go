@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kizuna-chat/kizuna"
+	"github.com/kizuna-chat/kizuna/hub"
 	"github.com/kizuna-chat/kizuna/store"
 )
 
@@ -92,6 +93,8 @@ func (s *TenantService) Cancel(ctx context.Context, confirm string) (*CancelledT
 		return nil, err
 	}
 	s.roomsChanged() // its members belong to nobody now
+	// Their sessions are gone: streams open on any node check theirs now.
+	s.cfg.Hub.Publish([]hub.Event{{Everyone: true, Control: ControlSessionsChanged}})
 	if t, err = s.store.Tenant(ctx, t.ID); err != nil {
 		return nil, err
 	}

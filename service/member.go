@@ -145,6 +145,7 @@ func (s *MemberService) Reissue(ctx context.Context, id string, sendMail bool) (
 	if err := s.store.SetCredential(ctx, target.ID, cred, true, true); err != nil {
 		return nil, err
 	}
+	s.sessionsChanged(target.ID)
 	target.MustChangePassword = true
 	ticket, err := s.newSheetTicket(ctx, actor.Account.TenantID, []IssuedPassword{{target.ID, pw, cred.ExpiresAt}})
 	if err != nil {
@@ -506,6 +507,9 @@ func (s *MemberService) setStatus(ctx context.Context, id string, status kizuna.
 	a, err := s.store.UpdateAccount(ctx, actor.Account.TenantID, id, store.AccountUpdate{Status: &status})
 	if err != nil {
 		return nil, err
+	}
+	if status != kizuna.StatusActive {
+		s.sessionsChanged(a.ID)
 	}
 	actions := map[kizuna.AccountStatus]string{kizuna.StatusActive: "member.restore", kizuna.StatusSuspended: "member.suspend", kizuna.StatusDeleted: "member.delete"}
 	s.audit(ctx, &kizuna.AuditEntry{TenantID: actor.Account.TenantID, ActorID: actor.Account.ID, Action: actions[status], TargetID: a.ID, Target: a.Address()})

@@ -296,6 +296,7 @@ func (t *TalkService) OfferHandover(ctx context.Context, memberID, toRef string)
 	if err := t.store.CreateHandover(ctx, h, audit); err != nil {
 		return nil, err
 	}
+	t.sessionsChanged(from.ID)
 	t.notify(kizuna.NoticeHandoverOffered, map[string]any{"handover_id": h.ID}, to.ID)
 	return &HandoverView{Handover: h, From: from, To: to, Preview: plan}, nil
 }

@@ -23,11 +23,18 @@ type TalkService struct {
 	*deps
 	hub   hub.Hub
 	queue chan *pendingOp
+	// cluster is set when several nodes share the store: the writer then
+	// announces commits, and every node's tailer delivers from the log.
+	cluster  hub.Cluster
+	tailWake chan struct{}
+	tailPos  int64
 
-	startOnce sync.Once
-	stopOnce  sync.Once
-	stop      chan struct{}
-	stopped   chan struct{}
+	startOnce   sync.Once
+	stopOnce    sync.Once
+	stop        chan struct{}
+	stopped     chan struct{}
+	tailing     bool
+	tailStopped chan struct{}
 }
 
 // maxBatch bounds one group commit: large enough to amortize the commit,
@@ -42,7 +49,92 @@ type pendingOp struct {
 }
 
 func newTalkService(d *deps, h hub.Hub) *TalkService {
-	return &TalkService{deps: d, hub: h, queue: make(chan *pendingOp, 4*maxBatch), stop: make(chan struct{}), stopped: make(chan struct{})}
+	t := &TalkService{deps: d, hub: h, queue: make(chan *pendingOp, 4*maxBatch), stop: make(chan struct{}), stopped: make(chan struct{}),
+		tailWake: make(chan struct{}, 1), tailStopped: make(chan struct{})}
+	if c, ok := h.(hub.Cluster); ok {
+		t.cluster = c
+		c.OnCommitted(func(int64) { t.wakeTailer() })
+	}
+	if ctl, ok := h.(interface{ OnControl(func(hub.Event)) }); ok {
+		ctl.OnControl(t.control)
+	}
+	return t
+}
+
+// Control events the talk service acts on.
+const (
+	// controlRoomsReset drops every node's cached room members.
+	controlRoomsReset = "rooms.reset"
+	// ControlSessionsChanged tells connections holding an account to check
+	// its sessions again now (a sign-out, reissue or removal).
+	ControlSessionsChanged = "sessions.changed"
+)
+
+func (t *TalkService) control(ev hub.Event) {
+	if ev.Control == controlRoomsReset {
+		t.rooms.reset()
+	}
+}
+
+// StartTailing starts delivering from the event log (cluster mode): from
+// the log's current end, then whenever a node announces a commit, and at
+// least every second, so that events still arrive while the bus is away.
+func (t *TalkService) StartTailing(ctx context.Context) error {
+	if t.cluster == nil {
+		return nil
+	}
+	_, last, err := t.store.EventBounds(ctx)
+	if err != nil {
+		return err
+	}
+	t.tailPos = last
+	t.tailing = true
+	go t.runTailer()
+	return nil
+}
+
+func (t *TalkService) wakeTailer() {
+	select {
+	case t.tailWake <- struct{}{}:
+	default:
+	}
+}
+
+func (t *TalkService) runTailer() {
+	defer close(t.tailStopped)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-t.tailWake:
+		case <-tick.C:
+		}
+		t.tail()
+	}
+}
+
+// tail delivers what the log holds after tailPos, in order, to this
+// node's connections.
+func (t *TalkService) tail() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		evs, err := t.store.EventsSince(ctx, t.tailPos, replayPage)
+		if err != nil {
+			t.log.Warn("reading the event log", "err", err)
+			return
+		}
+		if len(evs) == 0 {
+			return
+		}
+		t.cluster.Local().Publish(t.hubEvents(ctx, evs))
+		t.tailPos = evs[len(evs)-1].Pos
+		if len(evs) < replayPage {
+			return
+		}
+	}
 }
 
 // newTalk creates the talk service and lets the other services reach it.
@@ -61,6 +153,9 @@ func (t *TalkService) Close() {
 		t.startOnce.Do(func() { close(t.stopped) })
 	})
 	<-t.stopped
+	if t.tailing {
+		<-t.tailStopped
+	}
 }
 
 // submit queues one write and waits for its commit. A caller that gives up
@@ -137,15 +232,21 @@ func (t *TalkService) commit(batch []*pendingOp) {
 	}
 	t.countSent(ops, results)
 	var events []hub.Event
+	var last int64
 	for i, r := range results {
 		if r.Err == nil && len(r.Events) > 0 {
 			events = append(events, t.hubEvents(ctx, r.Events)...)
+			last = max(last, r.Events[len(r.Events)-1].Pos)
 		}
 		batch[i].res = r
 	}
 	// Publish before answering: recipients hear of a message no later
-	// than its sender's acknowledgement.
-	if len(events) > 0 {
+	// than its sender's acknowledgement. In a cluster every node, this one
+	// included, delivers from the log in order once told.
+	switch {
+	case t.cluster != nil && last > 0:
+		t.cluster.Committed(last)
+	case len(events) > 0:
 		t.hub.Publish(events)
 	}
 	for _, p := range batch {
@@ -1020,7 +1121,13 @@ func (d *deps) notify(kind string, payload map[string]any, accounts ...string) {
 func (d *deps) roomsChanged() {
 	d.rooms.reset()
 	b, _ := json.Marshal(map[string]string{"type": "notice", "kind": kizuna.NoticeReclassified})
-	d.cfg.Hub.Publish([]hub.Event{{Everyone: true, Frame: b}})
+	d.cfg.Hub.Publish([]hub.Event{{Everyone: true, Frame: b}, {Control: controlRoomsReset}})
+}
+
+// sessionsChanged tells the connections holding these accounts, on every
+// node, to check their sessions now rather than at the next heartbeat.
+func (d *deps) sessionsChanged(accountIDs ...string) {
+	d.cfg.Hub.Publish([]hub.Event{{Recipients: accountIDs, Control: ControlSessionsChanged}})
 }
 
 // roomEntry is a cached, immutable snapshot of a room's members; a change

@@ -790,6 +790,15 @@ func (db *DB) EventsAfter(ctx context.Context, pos int64, accountIDs []string, l
 	return queryAll(ctx, db, scanEvent, q, append(all, limit)...)
 }
 
+// EventsSince implements store.Talk.
+func (db *DB) EventsSince(ctx context.Context, pos int64, limit int) ([]kizuna.RoomEvent, error) {
+	q := `SELECT e.pos, e.room_id, e.kind, e.seq, e.account_id, e.created_at, COALESCE(r.name, ''), m.id IS NOT NULL, ` + messageColsNullable + `
+		FROM room_events e LEFT JOIN rooms r ON r.id = e.room_id
+		LEFT JOIN messages m ON m.room_id = e.room_id AND m.seq = e.seq AND e.kind IN ('message.created', 'message.edited', 'message.deleted')
+		WHERE e.pos > ? ORDER BY e.pos LIMIT ?`
+	return queryAll(ctx, db, scanEvent, q, pos, limit)
+}
+
 // messageColsNullable reads the message columns of an outer join.
 const messageColsNullable = `COALESCE(m.room_id, ''), COALESCE(m.seq, 0), COALESCE(m.id, ''), COALESCE(m.sender_id, ''),
 	COALESCE(m.client_msg_id, ''), COALESCE(m.body, ''), COALESCE(m.reply_to, 0), COALESCE(m.mentions, ''),

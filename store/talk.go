@@ -136,6 +136,9 @@ type Talk interface {
 	// accounts: events of rooms they are in, and events naming them (so a
 	// removed member hears of it), in position order.
 	EventsAfter(ctx context.Context, pos int64, accountIDs []string, limit int) ([]kizuna.RoomEvent, error)
+	// EventsSince returns up to limit events of every room after pos, in
+	// position order (a cluster node tailing the log).
+	EventsSince(ctx context.Context, pos int64, limit int) ([]kizuna.RoomEvent, error)
 	// EventCountsAfter counts those events per room ("" for events of
 	// rooms they are no longer in).
 	EventCountsAfter(ctx context.Context, pos int64, accountIDs []string) (map[string]int, error)

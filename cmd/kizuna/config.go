@@ -23,6 +23,13 @@ type Config struct {
 	// DatabaseURL selects PostgreSQL when it is a postgres:// URL
 	// (KIZUNA_DATABASE_URL, --database-url).
 	DatabaseURL string
+	// NATSURL connects the real-time hub to NATS so that several nodes
+	// on one PostgreSQL database deliver to each other's clients
+	// (KIZUNA_NATS_URL).
+	NATSURL string
+	// NodeID names this node among the others (KIZUNA_NODE; default: host
+	// name and process ID).
+	NodeID string
 	// SQLiteSynchronous is NORMAL (survives a killed process) or FULL
 	// (also survives power loss) (KIZUNA_SQLITE_SYNCHRONOUS).
 	SQLiteSynchronous string
@@ -80,6 +87,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"KIZUNA_ADDR": &c.Addr, "KIZUNA_DATA": &c.DataDir, "KIZUNA_DATABASE_URL": &c.DatabaseURL,
 		"KIZUNA_SQLITE_SYNCHRONOUS": &c.SQLiteSynchronous, "KIZUNA_PUBLIC_URL": &c.PublicURL,
 		"KIZUNA_LOG_FORMAT": &c.LogFormat, "KIZUNA_SMTP_URL": &c.SMTPURL,
+		"KIZUNA_NATS_URL": &c.NATSURL, "KIZUNA_NODE": &c.NodeID,
 	}
 	for k, p := range str {
 		if v := getenv(k); v != "" {
@@ -148,6 +156,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DatabaseURL != "" && !c.UsesPostgres() {
 		errs = append(errs, fmt.Errorf("the database URL must start with postgres:// or postgresql://"))
+	}
+	if c.NATSURL != "" && !c.UsesPostgres() {
+		errs = append(errs, errors.New("KIZUNA_NATS_URL joins nodes that share one PostgreSQL database: set KIZUNA_DATABASE_URL too"))
 	}
 	if !c.UsesPostgres() && c.DataDir == "" {
 		errs = append(errs, errors.New("the data directory is empty"))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kizuna-chat/kizuna/httpapi"
+	"github.com/kizuna-chat/kizuna/hub"
 	"github.com/kizuna-chat/kizuna/mail"
 	"github.com/kizuna-chat/kizuna/metrics"
 	"github.com/kizuna-chat/kizuna/password"
@@ -38,6 +39,7 @@ type Main struct {
 	// Metrics is this node's registry, served at /metrics.
 	Metrics  *metrics.Metrics
 	api      *httpapi.Server
+	nats     *hub.NATS
 	listener net.Listener
 	server   *http.Server
 	// stopJobs ends the background jobs (the mail worker).
@@ -112,7 +114,20 @@ func (m *Main) Run(ctx context.Context) error {
 		resolver = net.DefaultResolver
 	}
 	hasher := password.NewHasher(password.OWASP, 0)
-	m.Services = service.New(st, hasher, service.Config{Resolver: resolver, OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL,
+	var eventHub hub.Hub
+	var ready []httpapi.Pinger
+	if m.Config.NATSURL != "" {
+		node := m.Config.NodeID
+		if node == "" {
+			host, _ := os.Hostname()
+			node = fmt.Sprintf("%s-%d", host, os.Getpid())
+		}
+		if m.nats, err = hub.NewNATS(m.Config.NATSURL, "kizuna.events", node, &hub.Local{}, m.Logger); err != nil {
+			return err
+		}
+		eventHub, ready = m.nats, append(ready, m.nats)
+	}
+	m.Services = service.New(st, hasher, service.Config{Hub: eventHub, Resolver: resolver, OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL,
 		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient, Mailer: worker, DomainGracePeriod: m.Config.DomainGrace, AuditRetention: m.Config.AuditRetention}, m.Logger)
 	jobCtx, stop := context.WithCancel(context.Background())
 	m.stopJobs = stop
@@ -130,7 +145,10 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.jobs.Done()
 		m.runPurge(jobCtx)
 	}()
-	api := httpapi.New(m.Services, m.Logger, m.URL(), st)
+	if err := m.Services.Talk.StartTailing(ctx); err != nil {
+		return err
+	}
+	api := httpapi.New(m.Services, m.Logger, m.URL(), append([]httpapi.Pinger{st}, ready...)...)
 	m.api = api
 	m.Metrics.WatchServices(m.Services)
 	m.Metrics.WatchHub(m.Services.Talk.Hub())
@@ -249,6 +267,9 @@ func (m *Main) Close() error {
 	}
 	if m.Services != nil {
 		m.Services.Close() // commits the queued talk writes
+	}
+	if m.nats != nil {
+		m.nats.Close()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
