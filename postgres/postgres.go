@@ -6,10 +6,14 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -37,7 +41,25 @@ func Dialect() sqlstore.Dialect {
 		DollarParams:          true,
 		IsUniqueViolation:     hasCode(uniqueViolation),
 		IsForeignKeyViolation: hasCode(foreignKeyViolation),
+		IsUnavailable:         unavailable,
 	}
+}
+
+// unavailable tells a database that is down or unreachable from a bad
+// request: the answer is then 503 and the client retries.
+func unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne):
+		return true
+	case errors.As(err, &pe):
+		// Class 08: connection exceptions; 57P0x: the server is shutting
+		// down or not accepting connections yet.
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P0")
+	}
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err)
 }
 
 func hasCode(code string) func(error) bool {
@@ -58,6 +80,15 @@ type Options struct {
 func Open(ctx context.Context, url string, o Options) (*sqlstore.DB, error) {
 	if o.MaxConns <= 0 {
 		o.MaxConns = 20
+	}
+	// Fail fast when the server is unreachable: requests answer 503 in
+	// seconds instead of waiting for TCP to give up.
+	if !strings.Contains(url, "connect_timeout=") {
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		url += sep + "connect_timeout=5"
 	}
 	pool, err := sql.Open("pgx", url)
 	if err != nil {

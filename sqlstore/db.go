@@ -35,6 +35,9 @@ type Dialect struct {
 	// their codes, never by message text.
 	IsUniqueViolation     func(error) bool
 	IsForeignKeyViolation func(error) bool
+	// IsUnavailable, when set, tells errors of a database that is down or
+	// unreachable (answered 503 "database_unavailable", not 500).
+	IsUnavailable func(error) bool
 }
 
 // DB is a store on one database. SQLite gets a single writer connection and
@@ -194,6 +197,9 @@ func (db *DB) mapErr(err error) error {
 	}
 	if db.dialect.IsUniqueViolation(err) {
 		return &wrapped{kizuna.Errorf(kizuna.ErrConflict, "conflict", "This conflicts with existing data."), err}
+	}
+	if db.dialect.IsUnavailable != nil && db.dialect.IsUnavailable(err) {
+		return &wrapped{kizuna.Errorf(kizuna.ErrUnavailable, "database_unavailable", "The database is not answering; try again in a moment."), err}
 	}
 	if db.dialect.IsForeignKeyViolation(err) {
 		return &wrapped{kizuna.Errorf(kizuna.ErrInvalid, "invalid_reference", "A referenced item does not exist."), err}
