@@ -189,3 +189,6 @@ func (h *NATS) Close() {
 	}
 	h.nc.Close()
 }
+
+// Stats returns this node's counters (its own connections).
+func (h *NATS) Stats() Stats { return h.local.Stats() }

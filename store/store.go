@@ -34,6 +34,7 @@ type Store interface {
 	TenantLifecycle
 	Reclassification
 	Groups
+	Leases
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", testSessions},
 		{"SessionExpiry", testSessionExpiry},
 		{"SetupToken", testSetupToken},
+		{"Leases", testLeases},
 	}
 	tests = append(tests, talkCases()...)
 	tests = append(tests, contactCases()...)

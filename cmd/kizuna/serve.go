@@ -117,12 +117,7 @@ func (m *Main) Run(ctx context.Context) error {
 	var eventHub hub.Hub
 	var ready []httpapi.Pinger
 	if m.Config.NATSURL != "" {
-		node := m.Config.NodeID
-		if node == "" {
-			host, _ := os.Hostname()
-			node = fmt.Sprintf("%s-%d", host, os.Getpid())
-		}
-		if m.nats, err = hub.NewNATS(m.Config.NATSURL, "kizuna.events", node, &hub.Local{}, m.Logger); err != nil {
+		if m.nats, err = hub.NewNATS(m.Config.NATSURL, "kizuna.events", m.nodeID(), &hub.Local{}, m.Logger); err != nil {
 			return err
 		}
 		eventHub, ready = m.nats, append(ready, m.nats)
@@ -200,17 +195,50 @@ or from the command line: kizuna setup --tenant Acme --domain acme.example --own
 }
 
 // runAuditRetention deletes expired audit entries at start and then every
-// hour until ctx ends.
+// hour, on whichever node holds the job's lease.
 func (m *Main) runAuditRetention(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
+	m.everyHour(ctx, "audit_retention", func(ctx context.Context) {
 		n, err := m.Services.Audit.PurgeExpired(ctx)
 		m.Metrics.JobRan("audit_retention", err)
 		if err != nil && ctx.Err() == nil {
 			m.Logger.Warn("audit retention", "err", err)
 		} else if n > 0 {
 			m.Logger.Info("audit entries past retention deleted", "count", n)
+		}
+	})
+}
+
+// runPurge deletes cancelled tenants and deleted domains past their
+// retention period at start and then every hour, on whichever node holds
+// the job's lease (the store's deletes are conditional too, so even two
+// runs at once purge each item once).
+func (m *Main) runPurge(ctx context.Context) {
+	m.everyHour(ctx, "purge", func(ctx context.Context) {
+		c, err := m.Services.Tenants.PurgeExpired(ctx)
+		m.Metrics.JobRan("purge", err)
+		if err != nil && ctx.Err() == nil {
+			m.Logger.Warn("purge past retention", "err", err, "tenants", c.Tenants, "domains", c.Domains, "accounts", c.Accounts, "rooms", c.Rooms)
+		} else if c.Tenants > 0 || c.Domains > 0 {
+			m.Logger.Info("purged past retention", "tenants", c.Tenants, "domains", c.Domains, "accounts", c.Accounts, "rooms", c.Rooms)
+		}
+	})
+}
+
+// everyHour runs job at start and then hourly while this node holds the
+// job's lease: with several nodes, one runs it; when that node dies, its
+// lease runs out and another node takes the job over within the hour.
+func (m *Main) everyHour(ctx context.Context, name string, job func(context.Context)) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		// A lease slightly longer than the period: the holder renews it
+		// before anyone else may take it.
+		ok, err := m.Store.TakeLease(ctx, name, m.nodeID(), time.Hour+5*time.Minute)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			m.Logger.Warn("taking a job lease", "job", name, "err", err)
+		case ok:
+			job(ctx)
 		}
 		select {
 		case <-ctx.Done():
@@ -220,25 +248,14 @@ func (m *Main) runAuditRetention(ctx context.Context) {
 	}
 }
 
-// runPurge deletes cancelled tenants and deleted domains past their
-// retention period at start and then every hour until ctx ends. Every
-// node runs it: the store's deletes are conditional, so each item is
-// purged once between them.
-func (m *Main) runPurge(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if c, err := m.Services.Tenants.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
-			m.Logger.Warn("purge past retention", "err", err, "tenants", c.Tenants, "domains", c.Domains, "accounts", c.Accounts, "rooms", c.Rooms)
-		} else if c.Tenants > 0 || c.Domains > 0 {
-			m.Logger.Info("purged past retention", "tenants", c.Tenants, "domains", c.Domains, "accounts", c.Accounts, "rooms", c.Rooms)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// nodeID names this node among the others: KIZUNA_NODE, or the host
+// name and process ID.
+func (m *Main) nodeID() string {
+	if m.Config.NodeID != "" {
+		return m.Config.NodeID
 	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // URL returns the server's base URL.
