@@ -70,7 +70,9 @@ func (p *throwawayPostgres) start() {
 		"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", p.port, p.dir), "-w", "start")
 }
 
-func (p *throwawayPostgres) stop() { p.asPostgres("pg_ctl", "-D", p.dir+"/data", "-m", "fast", "-w", "stop") }
+func (p *throwawayPostgres) stop() {
+	p.asPostgres("pg_ctl", "-D", p.dir+"/data", "-m", "fast", "-w", "stop")
+}
 
 func (p *throwawayPostgres) url() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
