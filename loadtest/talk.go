@@ -35,6 +35,7 @@ type Talk struct {
 // Report is what a run measured.
 type Report struct {
 	Profile  string  `json:"profile"`
+	Nodes    int     `json:"nodes,omitempty"`
 	Clients  int     `json:"clients"`
 	Rooms    int     `json:"rooms"`
 	RoomSize int     `json:"room_size"`
@@ -74,8 +75,11 @@ type talkClient struct {
 	acks    chan frame
 }
 
-// RunTalk runs the talk profile with fx's accounts.
-func RunTalk(ctx context.Context, api *API, fx *Fixture, o Talk, progress func(string, ...any)) (*Report, error) {
+// RunTalk runs the talk profile with fx's accounts. With several APIs
+// (the nodes of a cluster), client i connects to apis[i % len(apis)], so
+// members of one room sit on different nodes.
+func RunTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress func(string, ...any)) (*Report, error) {
+	api := apis[0]
 	if o.RoomSize < 2 {
 		o.RoomSize = 10
 	}
@@ -112,7 +116,7 @@ func RunTalk(ctx context.Context, api *API, fx *Fixture, o Talk, progress func(s
 	}
 	progress("connecting %d WebSockets", n)
 	if err := parallel(ctx, n, 32, func(i int) error {
-		c, err := api.Dial(ctx, clients[i].acct.Token, 0)
+		c, err := apis[i%len(apis)].Dial(ctx, clients[i].acct.Token, 0)
 		if err != nil {
 			return err
 		}
@@ -132,7 +136,7 @@ func RunTalk(ctx context.Context, api *API, fx *Fixture, o Talk, progress func(s
 		}
 	}()
 
-	rep := &Report{Profile: "talk", Clients: n, Rooms: n / o.RoomSize, RoomSize: o.RoomSize, Senders: o.Senders, Rate: o.Rate}
+	rep := &Report{Profile: "talk", Nodes: len(apis), Clients: n, Rooms: n / o.RoomSize, RoomSize: o.RoomSize, Senders: o.Senders, Rate: o.Rate}
 	if o.PID > 0 {
 		if p, err := ReadProcess(o.PID); err == nil {
 			rep.ServerBefore = &p
@@ -347,8 +351,8 @@ func parallel(ctx context.Context, n, width int, fn func(i int) error) error {
 // Text renders a report as a table for people.
 func (r *Report) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "profile %s: %d clients, %d rooms of %d, %d senders, offered %s, measured %.1fs\n",
-		r.Profile, r.Clients, r.Rooms, r.RoomSize, r.Senders, rateText(r.Rate), r.Seconds)
+	fmt.Fprintf(&b, "profile %s: %d clients on %d node(s), %d rooms of %d, %d senders, offered %s, measured %.1fs\n",
+		r.Profile, r.Clients, max(r.Nodes, 1), r.Rooms, r.RoomSize, r.Senders, rateText(r.Rate), r.Seconds)
 	fmt.Fprintf(&b, "  messages accepted   %9d  (%.0f/s)\n", r.Accepted, r.AcceptedPerSecond)
 	fmt.Fprintf(&b, "  deliveries          %9d  (%.0f/s; expected %d)\n", r.Delivered, r.DeliveredPerSec, r.Expected)
 	fmt.Fprintf(&b, "  send → ack          %s\n", r.Ack)

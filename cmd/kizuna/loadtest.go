@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/kizuna-chat/kizuna/loadtest"
@@ -17,7 +18,7 @@ import (
 // WebSockets (package loadtest) and prints what it measured.
 func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("kizuna loadtest", flag.ContinueOnError)
-	url := fs.String("url", "http://127.0.0.1:8080", "the server to load")
+	url := fs.String("url", "http://127.0.0.1:8080", "the server to load; several comma-separated URLs spread the clients over a cluster's nodes")
 	profile := fs.String("profile", "talk", "talk (rooms sending over WebSockets) or idle (memory per idle connection)")
 	var s loadtest.Setup
 	fs.StringVar(&s.AdminID, "admin-id", "", "sign-in ID of a tenant admin; test members are added to that tenant")
@@ -46,7 +47,11 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	progress := func(format string, a ...any) {
 		fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
 	}
-	api := loadtest.NewAPI(*url)
+	var apis []*loadtest.API
+	for _, u := range strings.Split(*url, ",") {
+		apis = append(apis, loadtest.NewAPI(strings.TrimSpace(u)))
+	}
+	api := apis[0]
 	fx, err := loadtest.Prepare(ctx, api, s, progress)
 	if err != nil {
 		return err
@@ -54,7 +59,7 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	var rep *loadtest.Report
 	switch *profile {
 	case "talk":
-		rep, err = loadtest.RunTalk(ctx, api, fx, t, progress)
+		rep, err = loadtest.RunTalk(ctx, apis, fx, t, progress)
 	case "idle":
 		rep, err = loadtest.RunIdle(ctx, api, fx, *conns, t.PID, progress)
 	default:
