@@ -236,7 +236,9 @@ func RunTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress fun
 					inFlight.Store(cid, s)
 				}
 				b, _ := json.Marshal(map[string]any{"type": "send", "ref": cid, "account_id": c.acct.ID, "room_id": c.room, "client_msg_id": cid, "body": body})
-				if err := c.conn.Write(sendCtx, websocket.MessageText, b); err != nil {
+				// The write gets the run's context: cancelling a write midway
+				// closes the WebSocket, and stopping the senders must not.
+				if err := c.conn.Write(runCtx, websocket.MessageText, b); err != nil {
 					return
 				}
 				select {

@@ -1,0 +1,51 @@
+package loadtest_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/kizuna-chat/kizuna/httpapi"
+	"github.com/kizuna-chat/kizuna/internal/testdb"
+	"github.com/kizuna-chat/kizuna/loadtest"
+	"github.com/kizuna-chat/kizuna/password"
+	"github.com/kizuna-chat/kizuna/service"
+)
+
+// TestTalkProfile drives a real server (HTTP and WebSockets) from an empty
+// store: the tool creates its tenant with the setup token, prepares
+// members through the forced password change, and counts every delivery.
+func TestTalkProfile(t *testing.T) {
+	st := testdb.SQLite(t)
+	svc := service.New(st, password.NewHasher(password.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 0), service.Config{}, slog.New(slog.DiscardHandler))
+	t.Cleanup(svc.Close)
+	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	token, err := svc.Tenants.SetupToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := loadtest.NewAPI(srv.URL)
+	fx, err := loadtest.Prepare(ctx, api, loadtest.Setup{SetupToken: token, Clients: 20, StatePath: t.TempDir() + "/state.json"}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := loadtest.RunTalk(ctx, []*loadtest.API{api}, fx, loadtest.Talk{RoomSize: 5, Warmup: 200 * time.Millisecond, Duration: time.Second, Rate: 200}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Accepted < 50 || rep.Rooms != 4 || len(rep.Errors) != 0 || rep.Disconnects != 0 {
+		t.Errorf("report = %s", rep.Text())
+	}
+	if rep.Delivered < rep.Expected || rep.Delivery.Count == 0 || rep.Delivery.P99 <= 0 {
+		t.Errorf("deliveries %d of %d expected: %s", rep.Delivered, rep.Expected, rep.Text())
+	}
+	// A second run reuses the accounts from the state file.
+	again, err := loadtest.Prepare(ctx, api, loadtest.Setup{Clients: 20, StatePath: t.TempDir() + "/none.json"}, t.Logf)
+	if err == nil || again != nil {
+		t.Error("preparing without credentials or state must fail with a clear error")
+	}
+}
