@@ -105,6 +105,11 @@ const (
 const (
 	NoticeContactUpdated = "contact.updated"
 	NoticeContactDeleted = "contact.deleted"
+	// NoticeDegraded tells every connection of a node that the node lost
+	// its database or its bus (with a reason code): sends may fail with
+	// 503 and live events may lag until NoticeRecovered.
+	NoticeDegraded  = "service.degraded"
+	NoticeRecovered = "service.recovered"
 	// NoticeHandoverOffered tells an account that a tenant offers it a
 	// former member's rooms (or that the offer ended).
 	NoticeHandoverOffered = "handover.updated"

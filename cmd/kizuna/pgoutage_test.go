@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // throwawayPostgres runs a PostgreSQL cluster of the test's own, which the
@@ -104,6 +108,41 @@ func TestPostgresOutage(t *testing.T) {
 	boss := clusterSignIn(t, n.url, "boss@acme.example", string(m[1]))
 	call(t, n.url, boss, "GET", "/api/v1/members", "", 200, nil)
 
+	// A client holds a stream: it is told when the database goes and
+	// when it is back.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(n.url, "http")+"/api/v1/events", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + boss}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	notices := make(chan string, 10)
+	go func() {
+		for {
+			_, msg, err := ws.Read(ctx)
+			if err != nil {
+				close(notices)
+				return
+			}
+			var f struct{ Type, Kind, Reason string }
+			if json.Unmarshal(msg, &f) == nil && f.Type == "notice" {
+				notices <- f.Kind + " " + f.Reason
+			}
+		}
+	}()
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case got := <-notices:
+			if strings.TrimSpace(got) != want {
+				t.Errorf("notice %q, want %q", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("no %q notice", want)
+		}
+	}
+
 	pg.stop()
 	start := time.Now()
 	var body struct{ Error struct{ Code string } }
@@ -120,7 +159,9 @@ func TestPostgresOutage(t *testing.T) {
 		res.Body.Close()
 	}
 
+	expect("service.degraded database_unavailable")
 	pg.start()
+	expect("service.recovered")
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		req, _ := http.NewRequest("GET", n.url+"/api/v1/members", nil)
 		req.Header.Set("Authorization", "Bearer "+boss)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/httpapi"
 	"github.com/kizuna-chat/kizuna/hub"
 	"github.com/kizuna-chat/kizuna/mail"
@@ -143,6 +145,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Services.Talk.StartTailing(ctx); err != nil {
 		return err
 	}
+	m.jobs.Add(1)
+	go func() {
+		defer m.jobs.Done()
+		m.watchHealth(jobCtx, st)
+	}()
 	api := httpapi.New(m.Services, m.Logger, m.URL(), append([]httpapi.Pinger{st}, ready...)...)
 	m.api = api
 	m.Metrics.WatchServices(m.Services)
@@ -245,6 +252,50 @@ func (m *Main) everyHour(ctx context.Context, name string, job func(context.Cont
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// watchHealth checks the database (and NATS) every two seconds and tells
+// this node's WebSocket clients when either goes away and when both are
+// back, so that apps can say so instead of failing silently.
+func (m *Main) watchHealth(ctx context.Context, st *sqlstore.DB) {
+	local, ok := m.Services.Talk.Hub().(*hub.Local)
+	if m.nats != nil {
+		local, ok = m.nats.Local(), true
+	}
+	if !ok {
+		return
+	}
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	state := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		reason := ""
+		if err := st.Ping(pctx); err != nil {
+			reason = "database_unavailable"
+		} else if m.nats != nil && m.nats.Ping(pctx) != nil {
+			reason = "nats_unavailable"
+		}
+		cancel()
+		if reason == state || ctx.Err() != nil {
+			continue
+		}
+		frame := map[string]string{"type": "notice", "kind": kizuna.NoticeRecovered}
+		if reason != "" {
+			frame = map[string]string{"type": "notice", "kind": kizuna.NoticeDegraded, "reason": reason}
+			m.Logger.Warn("degraded: telling connected clients", "reason", reason)
+		} else {
+			m.Logger.Info("recovered: telling connected clients", "was", state)
+		}
+		b, _ := json.Marshal(frame)
+		local.Publish([]hub.Event{{Everyone: true, Frame: b}})
+		state = reason
 	}
 }
 
