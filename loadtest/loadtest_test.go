@@ -2,6 +2,7 @@ package loadtest_test
 
 import (
 	"context"
+	"encoding/xml"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
@@ -43,7 +44,23 @@ func TestTalkProfile(t *testing.T) {
 	if rep.Delivered < rep.Expected || rep.Delivery.Count == 0 || rep.Delivery.P99 <= 0 {
 		t.Errorf("deliveries %d of %d expected: %s", rep.Delivered, rep.Expected, rep.Text())
 	}
-	// A second run reuses the accounts from the state file.
+	// The chart is well-formed SVG with a line per percentile.
+	var doc struct {
+		XMLName xml.Name
+		Lines   []struct{} `xml:"polyline"`
+	}
+	if err := xml.Unmarshal([]byte(loadtest.SVG("talk", rep.Timeline)), &doc); err != nil || doc.XMLName.Local != "svg" || len(doc.Lines) != 3 {
+		t.Errorf("chart: %v %+v", err, doc)
+	}
+	// The sign-in storm signs the prepared members in with their passwords.
+	si, err := loadtest.RunSignIn(ctx, api, fx, 4, 100*time.Millisecond, 500*time.Millisecond, 0, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si.Accepted == 0 || len(si.Errors) != 0 {
+		t.Errorf("sign-in storm: %s", si.Text())
+	}
+	// Without credentials or a state file there is nothing to run with.
 	again, err := loadtest.Prepare(ctx, api, loadtest.Setup{Clients: 20, StatePath: t.TempDir() + "/none.json"}, t.Logf)
 	if err == nil || again != nil {
 		t.Error("preparing without credentials or state must fail with a clear error")

@@ -38,6 +38,10 @@ type Account struct {
 	ID       string `json:"id"`
 	SignInID string `json:"sign_in_id"`
 	Token    string `json:"token"`
+	// Password is the member's password after the forced change, for the
+	// sign-in profile (the state file is written readable by its owner
+	// only).
+	Password string `json:"password"`
 }
 
 // Fixture is what a run works with.
@@ -177,11 +181,12 @@ func addMember(ctx context.Context, api *API, admin, local, domain string) (Acco
 	if err != nil {
 		return Account{}, fmt.Errorf("adding %s@%s: %w", local, domain, err)
 	}
-	sess, err := signIn(ctx, api, added.Member.SignInID, pw, "lt member "+randomHex(8))
+	final := "lt member " + randomHex(8)
+	sess, err := signIn(ctx, api, added.Member.SignInID, pw, final)
 	if err != nil {
 		return Account{}, err
 	}
-	return Account{ID: added.Member.ID, SignInID: added.Member.SignInID, Token: sess.Token}, nil
+	return Account{ID: added.Member.ID, SignInID: added.Member.SignInID, Token: sess.Token, Password: final}, nil
 }
 
 // loadState reads the state file and checks that its tokens still work.

@@ -60,6 +60,8 @@ type Report struct {
 	// IdleBytesPerConnection is the server's memory growth per open
 	// connection (idle profile).
 	IdleBytesPerConnection float64 `json:"idle_bytes_per_connection,omitempty"`
+	// Timeline is send-to-delivery latency second by second.
+	Timeline []Point `json:"timeline,omitempty"`
 }
 
 type sent struct {
@@ -150,6 +152,7 @@ func RunTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress fun
 		disconnects       atomic.Int64
 		ack, del, lastDel Latencies
 		errs              Errors
+		timeline          *Timeline
 	)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -189,6 +192,7 @@ func RunTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress fun
 						s := v.(*sent)
 						lat := time.Since(s.at)
 						del.Add(lat)
+						timeline.Add(lat)
 						delivered.Add(1)
 						if s.pending.Add(-1) == 0 {
 							lastDel.Add(lat)
@@ -271,6 +275,7 @@ func RunTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress fun
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	timeline = NewTimeline()
 	measuring.Store(true)
 	start := time.Now()
 	tick := time.NewTicker(time.Second)
@@ -312,6 +317,7 @@ wait:
 	rep.Ack, rep.Delivery, rep.LastDelivery = ack.Summary(), del.Summary(), lastDel.Summary()
 	rep.Errors = errs.Map()
 	rep.Disconnects = disconnects.Load()
+	rep.Timeline = timeline.Points()
 	if o.PID > 0 {
 		if p, err := ReadProcess(o.PID); err == nil {
 			rep.ServerAfter = &p
@@ -352,6 +358,9 @@ func parallel(ctx context.Context, n, width int, fn func(i int) error) error {
 
 // Text renders a report as a table for people.
 func (r *Report) Text() string {
+	if r.Profile == "signin" {
+		return r.signInText()
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "profile %s: %d clients on %d node(s), %d rooms of %d, %d senders, offered %s, measured %.1fs\n",
 		r.Profile, r.Clients, max(r.Nodes, 1), r.Rooms, r.RoomSize, r.Senders, rateText(r.Rate), r.Seconds)

@@ -19,7 +19,7 @@ import (
 func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("kizuna loadtest", flag.ContinueOnError)
 	url := fs.String("url", "http://127.0.0.1:8080", "the server to load; several comma-separated URLs spread the clients over a cluster's nodes")
-	profile := fs.String("profile", "talk", "talk (rooms sending over WebSockets) or idle (memory per idle connection)")
+	profile := fs.String("profile", "talk", "talk (rooms sending over WebSockets), hot-room (one room, 8 senders), announcement (one room of every client, one sender at 10/s), signin (a sign-in storm) or idle (memory per idle connection)")
 	var s loadtest.Setup
 	fs.StringVar(&s.AdminID, "admin-id", "", "sign-in ID of a tenant admin; test members are added to that tenant")
 	fs.StringVar(&s.AdminPassword, "admin-password", os.Getenv("KIZUNA_LOADTEST_PASSWORD"), "that admin's password (or KIZUNA_LOADTEST_PASSWORD)")
@@ -38,6 +38,8 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&t.PID, "pid", 0, "the server's process ID on this machine, to read its memory and CPU")
 	conns := fs.Int("connections", 10000, "WebSockets held open in the idle profile")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
+	svgPath := fs.String("svg", "", "also draw latency percentiles over time as an SVG chart in this file")
+	concurrency := fs.Int("concurrency", 50, "sign-ins at once in the signin profile")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errUsage
@@ -58,17 +60,40 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	}
 	var rep *loadtest.Report
 	switch *profile {
+	case "hot-room":
+		// One room holds every client; eight of them send at once.
+		t.RoomSize = len(fx.Accounts)
+		if t.Senders == 0 {
+			t.Senders = 8
+		}
+		rep, err = loadtest.RunTalk(ctx, apis, fx, t, progress)
+	case "announcement":
+		// One room holds every client; one sends ten messages a second.
+		t.RoomSize, t.Senders = len(fx.Accounts), 1
+		if t.Rate == 0 {
+			t.Rate = 10
+		}
+		rep, err = loadtest.RunTalk(ctx, apis, fx, t, progress)
+	case "signin":
+		rep, err = loadtest.RunSignIn(ctx, api, fx, *concurrency, t.Warmup, t.Duration, t.PID, progress)
 	case "talk":
 		rep, err = loadtest.RunTalk(ctx, apis, fx, t, progress)
 	case "idle":
 		rep, err = loadtest.RunIdle(ctx, api, fx, *conns, t.PID, progress)
 	default:
-		return fmt.Errorf("unknown profile %q: use talk or idle", *profile)
+		return fmt.Errorf("unknown profile %q: use talk, hot-room, announcement, signin or idle", *profile)
 	}
 	if err != nil {
 		return err
 	}
+	rep.Profile = *profile
 	fmt.Fprint(out, rep.Text())
+	if *svgPath != "" && len(rep.Timeline) > 0 {
+		title := fmt.Sprintf("kizuna loadtest %s: %s latency by second", rep.Profile, map[bool]string{true: "sign-in", false: "send-to-delivery"}[rep.Profile == "signin"])
+		if err := os.WriteFile(*svgPath, []byte(loadtest.SVG(title, rep.Timeline)), 0o644); err != nil {
+			return err
+		}
+	}
 	if *jsonPath != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		return os.WriteFile(*jsonPath, b, 0o644)
