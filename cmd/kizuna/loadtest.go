@@ -40,6 +40,7 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	svgPath := fs.String("svg", "", "also draw latency percentiles over time as an SVG chart in this file")
 	concurrency := fs.Int("concurrency", 50, "sign-ins at once in the signin profile")
+	strict := fs.Bool("strict", false, "exit non-zero on any error, disconnect or lost delivery (for CI)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errUsage
@@ -96,7 +97,21 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if *jsonPath != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
-		return os.WriteFile(*jsonPath, b, 0o644)
+		if err := os.WriteFile(*jsonPath, b, 0o644); err != nil {
+			return err
+		}
+	}
+	if *strict {
+		switch {
+		case len(rep.Errors) > 0:
+			return fmt.Errorf("strict: errors %v", rep.Errors)
+		case rep.Disconnects > 0:
+			return fmt.Errorf("strict: %d disconnects", rep.Disconnects)
+		case rep.Delivered < rep.Expected:
+			return fmt.Errorf("strict: %d of %d deliveries lost", rep.Expected-rep.Delivered, rep.Expected)
+		case rep.Accepted == 0:
+			return errors.New("strict: nothing was accepted")
+		}
 	}
 	return nil
 }
