@@ -249,7 +249,7 @@ type inviteInfoJSON struct {
 }
 
 func (s *Server) inviteInfo(w http.ResponseWriter, r *http.Request) error {
-	info, err := s.svc.Invites.Info(r.Context(), r.PathValue("code"))
+	info, err := s.svc.Invites.Info(service.WithSourceAddr(r.Context(), sourceAddr(r)), r.PathValue("code"))
 	if err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	si, err := s.svc.Invites.Accept(r.Context(), service.AcceptInvite{Code: r.PathValue("code"), Local: req.Local,
+	si, err := s.svc.Invites.Accept(service.WithSourceAddr(r.Context(), sourceAddr(r)), service.AcceptInvite{Code: r.PathValue("code"), Local: req.Local,
 		Domain: req.Domain, DisplayName: req.DisplayName, Password: req.Password})
 	if err != nil {
 		return err

@@ -133,6 +133,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.svc.Talk.OpenStream(actors)
+	if err != nil {
+		return err
+	}
+	defer release()
 	token, _ := bearerToken(r)
 	if token == "" {
 		token = r.URL.Query().Get("access_token")

@@ -352,7 +352,7 @@ func streamResumes(t *testing.T, w *world) {
 // catches up when it resumes.
 func TestSlowReaderDoesNotSlowTheRoom(t *testing.T) {
 	h := &hub.Local{QueueLimit: 32}
-	w := newWorld(t, testdb.SQLite, func(c *service.Config) { c.Hub = h })
+	w := newWorld(t, testdb.SQLite, func(c *service.Config) { c.Hub = h; c.Limits.MessagesPerSecond = -1 })
 	r := w.room("owner", "Busy", "sato@dept.acme.example", w.ids["admin"])
 	slow := w.dial("member", "")
 	fast := w.dial("admin", "")

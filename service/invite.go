@@ -131,13 +131,16 @@ var errInviteUnusable = kizuna.Errorf(kizuna.ErrNotFound, "invite_unusable",
 // link returns a usable link for a code; unknown, expired, used-up and
 // revoked codes answer alike.
 func (s *InviteService) link(ctx context.Context, code string) (*kizuna.InviteLink, error) {
+	if err := s.inviteThrottled(ctx, code); err != nil {
+		return nil, err
+	}
 	if len(code) > 200 {
-		return nil, errInviteUnusable
+		return nil, s.inviteMissed(ctx, code)
 	}
 	sum := sha256.Sum256([]byte(code))
 	l, err := s.store.InviteLinkByCodeHash(ctx, sum[:])
 	if errors.Is(err, kizuna.ErrNotFound) || (err == nil && !l.Usable(s.now())) {
-		return nil, errInviteUnusable
+		return nil, s.inviteMissed(ctx, code)
 	}
 	return l, err
 }

@@ -51,6 +51,8 @@ type Config struct {
 	// Hub delivers talk events to connections; nil means an in-process
 	// hub (one node).
 	Hub hub.Hub
+	// Limits are the abuse limits (see limits.go).
+	Limits Limits
 }
 
 // Services bundles every service over one store.
@@ -81,6 +83,7 @@ type deps struct {
 	talkSvc *TalkService
 	// counters feed Services.Stats (see metrics.go).
 	counters counters
+	limiter  *limiter
 }
 
 // New returns the services over st.
@@ -112,7 +115,7 @@ func New(st store.Store, hasher *password.Hasher, cfg Config, log *slog.Logger) 
 	if cfg.Hub == nil {
 		cfg.Hub = hub.NewLocal()
 	}
-	d := &deps{store: st, hasher: hasher, cfg: cfg, log: log, now: cfg.Now, rooms: newRoomCache()}
+	d := &deps{store: st, hasher: hasher, cfg: cfg, log: log, now: cfg.Now, rooms: newRoomCache(), limiter: newLimiter(cfg.Limits)}
 	return &Services{
 		Tenants:  &TenantService{d},
 		Domains:  &DomainService{d},

@@ -803,10 +803,14 @@ type SendInput struct {
 // client_msg_id returns the stored message with duplicate set. Errors:
 // not_found (room); invalid "invalid_message", "invalid_client_msg_id",
 // "invalid_reply_to", "invalid_mentions"; too_large "message_too_long";
-// forbidden "external_talk_forbidden", "contact_required".
+// forbidden "external_talk_forbidden", "contact_required"; rate_limited
+// "rate_limited".
 func (t *TalkService) Send(ctx context.Context, roomID string, in SendInput) (*MessageView, bool, error) {
 	actor, err := withTalk(ctx)
 	if err != nil {
+		return nil, false, err
+	}
+	if err := t.allowMessage(actor.Account.ID); err != nil {
 		return nil, false, err
 	}
 	if err := kizuna.CheckClientMsgID(in.ClientMsgID); err != nil {

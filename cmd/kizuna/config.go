@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/kizuna-chat/kizuna/mail"
+	"github.com/kizuna-chat/kizuna/service"
 	"os"
 	"strconv"
 	"strings"
@@ -56,6 +57,10 @@ type Config struct {
 	// MaxAccountsPerClient is how many accounts one client may hold
 	// (KIZUNA_MAX_ACCOUNTS_PER_CLIENT).
 	MaxAccountsPerClient int
+	// MessageRate is how many messages per second one account may keep
+	// sending, with bursts of twice as many; negative turns the limit off
+	// (KIZUNA_MESSAGE_RATE; "off" too).
+	MessageRate float64
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration
 	// LogFormat is "json" (default) or "text" (KIZUNA_LOG_FORMAT).
@@ -77,12 +82,13 @@ func DefaultConfig() Config {
 		DomainGrace:          30 * 24 * time.Hour,
 		AuditRetention:       365 * 24 * time.Hour,
 		ShutdownTimeout:      15 * time.Second,
+		MessageRate:          service.DefaultMessagesPerSecond,
 		LogFormat:            "json",
 	}
 }
 
 // applyEnv overrides c from KIZUNA_* variables.
-func (c *Config) applyEnv(getenv func(string) string) error {
+func (c *Config) applyEnv(getenv func(string) string) (err error) {
 	str := map[string]*string{
 		"KIZUNA_ADDR": &c.Addr, "KIZUNA_DATA": &c.DataDir, "KIZUNA_DATABASE_URL": &c.DatabaseURL,
 		"KIZUNA_SQLITE_SYNCHRONOUS": &c.SQLiteSynchronous, "KIZUNA_PUBLIC_URL": &c.PublicURL,
@@ -107,6 +113,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("KIZUNA_MAX_ACCOUNTS_PER_CLIENT: want a number, got %q", v)
 		}
 		c.MaxAccountsPerClient = n
+	}
+	if v := getenv("KIZUNA_MESSAGE_RATE"); v == "off" {
+		c.MessageRate = -1
+	} else if v != "" {
+		if c.MessageRate, err = strconv.ParseFloat(v, 64); err != nil || c.MessageRate == 0 {
+			return fmt.Errorf("KIZUNA_MESSAGE_RATE: want messages per second or off, got %q", v)
+		}
 	}
 	if v := getenv("KIZUNA_DEBUG_ADDR"); v != "" {
 		c.DebugAddr = v

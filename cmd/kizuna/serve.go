@@ -125,7 +125,8 @@ func (m *Main) Run(ctx context.Context) error {
 		eventHub, ready = m.nats, append(ready, m.nats)
 	}
 	m.Services = service.New(st, hasher, service.Config{Hub: eventHub, Resolver: resolver, OpenSignup: m.Config.OpenSignup, SessionTTL: m.Config.SessionTTL,
-		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient, Mailer: worker, DomainGracePeriod: m.Config.DomainGrace, AuditRetention: m.Config.AuditRetention}, m.Logger)
+		SignInURL: m.URL() + "/", MaxAccountsPerClient: m.Config.MaxAccountsPerClient, Mailer: worker, DomainGracePeriod: m.Config.DomainGrace, AuditRetention: m.Config.AuditRetention,
+		Limits: service.Limits{MessagesPerSecond: m.Config.MessageRate, MessageBurst: int(2 * m.Config.MessageRate)}}, m.Logger)
 	jobCtx, stop := context.WithCancel(context.Background())
 	m.stopJobs = stop
 	m.jobs.Add(2)
