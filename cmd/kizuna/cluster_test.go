@@ -141,7 +141,9 @@ func TestClusterTwoNodes(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	env := []string{"KIZUNA_DATABASE_URL=" + dbURL, "KIZUNA_NATS_URL=" + ns.ClientURL(), "KIZUNA_DATA=" + dir}
+	// The send load below is one account sending as fast as it can: no
+	// message rate limit for this test.
+	env := []string{"KIZUNA_DATABASE_URL=" + dbURL, "KIZUNA_NATS_URL=" + ns.ClientURL(), "KIZUNA_DATA=" + dir, "KIZUNA_MESSAGE_RATE=off"}
 	setup := exec.Command(bin, "setup", "--tenant", "Acme", "--domain", "acme.example", "--owner", "boss")
 	setup.Env = append(os.Environ(), env...)
 	out, err := setup.CombinedOutput()
