@@ -29,6 +29,10 @@ var migrations embed.FS
 const (
 	uniqueViolation     = "23505"
 	foreignKeyViolation = "23503"
+	// Text PostgreSQL cannot hold: invalid UTF-8 or NUL (22021), and
+	// "\u0000" in JSON (22P05).
+	characterNotInRepertoire = "22021"
+	untranslatableCharacter  = "22P05"
 )
 
 // Dialect returns the PostgreSQL dialect for sqlstore.
@@ -42,6 +46,9 @@ func Dialect() sqlstore.Dialect {
 		IsUniqueViolation:     hasCode(uniqueViolation),
 		IsForeignKeyViolation: hasCode(foreignKeyViolation),
 		IsUnavailable:         unavailable,
+		IsUnstorableText: func(err error) bool {
+			return hasCode(characterNotInRepertoire)(err) || hasCode(untranslatableCharacter)(err)
+		},
 	}
 }
 

@@ -56,7 +56,8 @@ const (
 func (s *AuthService) Login(ctx context.Context, in LoginInput) (*SignedIn, error) {
 	idKey := "id:" + strings.ToLower(strings.TrimSpace(in.ID))
 	if len(idKey) > 300 {
-		idKey = idKey[:300]
+		// Cut on a character boundary: the key is stored as text.
+		idKey = strings.ToValidUTF8(idKey[:300], "")
 	}
 	keys := []string{idKey}
 	if in.SourceAddr != "" {

@@ -38,6 +38,10 @@ type Dialect struct {
 	// IsUnavailable, when set, tells errors of a database that is down or
 	// unreachable (answered 503 "database_unavailable", not 500).
 	IsUnavailable func(error) bool
+	// IsUnstorableText, when set, tells text the engine refuses to hold
+	// (PostgreSQL: a NUL character or invalid UTF-8) from a failure: it is
+	// the client's input, answered as invalid "invalid_text", not 500.
+	IsUnstorableText func(error) bool
 }
 
 // DB is a store on one database. SQLite gets a single writer connection and
@@ -203,6 +207,9 @@ func (db *DB) mapErr(err error) error {
 	}
 	if db.dialect.IsForeignKeyViolation(err) {
 		return &wrapped{kizuna.Errorf(kizuna.ErrInvalid, "invalid_reference", "A referenced item does not exist."), err}
+	}
+	if db.dialect.IsUnstorableText != nil && db.dialect.IsUnstorableText(err) {
+		return &wrapped{kizuna.Errorf(kizuna.ErrInvalid, "invalid_text", "The request holds text that cannot be stored: a NUL character or invalid UTF-8."), err}
 	}
 	return fmt.Errorf("%s store: %w", db.dialect.Name, err)
 }
