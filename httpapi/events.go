@@ -121,6 +121,11 @@ func isWebSocket(r *http.Request) bool {
 }
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
+	// A session still owing its password change gets nothing else, the
+	// stream included (R6): refuse it before looking at the request.
+	if a := kizuna.ActorFrom(r.Context()); a != nil && a.Session.PasswordChangeOnly {
+		return kizuna.Errorf(kizuna.ErrForbidden, "password_change_required", "Set a new password before doing anything else.")
+	}
 	if !isWebSocket(r) {
 		return kizuna.Errorf(kizuna.ErrInvalid, "websocket_required", "This endpoint speaks WebSocket: upgrade the connection.")
 	}

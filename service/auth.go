@@ -269,9 +269,9 @@ func (s *AuthService) RegisterClient(ctx context.Context) (string, error) {
 // ClientAccounts lists the accounts signed in on the actor's client.
 // Errors: invalid "no_client" when the session is not on a client.
 func (s *AuthService) ClientAccounts(ctx context.Context) ([]HeldAccount, error) {
-	a := kizuna.ActorFrom(ctx)
-	if a == nil {
-		return nil, errSignInRequired
+	a, err := signedIn(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if a.Session.ClientID == "" {
 		return nil, errNoClient
