@@ -87,3 +87,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 }
+
+// WriteError answers err the way every API route does (status from the
+// error's kind, body {"error":{"code","message"}}); the web package uses it
+// so that its few routes speak the API's error language.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	writeError(w, r, log, err)
+}
+
+// WriteJSON writes v as JSON with a status, not cached.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
+// DecodeJSON reads a request body the way every API route does: one JSON
+// value, no unknown fields, at most MaxBodyBytes.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error { return decode(w, r, v) }
+
+// SourceAddr is the address sign-in throttles count a request against.
+func SourceAddr(r *http.Request) string { return sourceAddr(r) }

@@ -26,6 +26,7 @@ import (
 	"github.com/kizuna-chat/kizuna/service"
 	"github.com/kizuna-chat/kizuna/sqlite"
 	"github.com/kizuna-chat/kizuna/sqlstore"
+	"github.com/kizuna-chat/kizuna/web"
 )
 
 // Main is a running server: end-to-end tests run the same Main on port :0
@@ -157,7 +158,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Metrics.WatchHub(m.Services.Talk.Hub())
 	api.SetMetrics(m.Metrics)
 	m.server = &http.Server{
-		Handler:           api,
+		Handler:           web.New(api, m.Services.Auth, m.Logger, m.URL()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -192,12 +193,14 @@ with this one-time setup token (valid until a tenant exists; a restart prints a 
 
   setup token: %s
 
+Open %s/#/setup?token=%s in a browser, or:
+
   curl -s %s/api/v1/setup -H 'Content-Type: application/json' \
     -d '{"setup_token":"%s","tenant_name":"Acme","domain":"acme.example","owner_local":"admin"}'
 
 or from the command line: kizuna setup --tenant Acme --domain acme.example --owner admin
 
-`, token, m.URL(), token)
+`, token, m.URL(), token, m.URL(), token)
 	}
 	return nil
 }
