@@ -6,7 +6,7 @@ import { h, mount, field } from './core/dom.js';
 import { t, pickLanguage, setLanguage, errorText } from './core/i18n.js';
 import { api, signIn, changePassword } from './core/api.js';
 import { state, refreshAccounts, switchAccount, currentAccount, isAdmin, onChange } from './core/state.js';
-import { route, setGuard, navigate, start, render } from './core/router.js';
+import { route, setGuard, navigate, start, render, patterns } from './core/router.js';
 import { form, busy } from './core/ui.js';
 import { languagePicker } from './core/shell.js';
 import * as stream from './core/stream.js';
@@ -138,6 +138,7 @@ async function boot() {
     return null;
   });
   onChange((what) => { if (what === 'account') render(); });
+  window.kizunaRoutes = patterns();
   await start();
 }
 

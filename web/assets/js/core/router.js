@@ -12,6 +12,9 @@ export function route(pattern, render, opts = {}) {
   routes.push({ pattern, re, names, render, public: !!opts.public });
 }
 
+// patterns lists the registered routes (the browser tests visit each).
+export const patterns = () => routes.map((r) => r.pattern);
+
 // setGuard(fn): fn(route) returns a hash to redirect to, or null.
 export function setGuard(fn) { guard = fn; }
 
