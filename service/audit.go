@@ -23,11 +23,8 @@ func (s *AuditService) List(ctx context.Context, before, action string, limit in
 	if err != nil {
 		return nil, err
 	}
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	if limit > MaxPageSize {
-		return nil, kizuna.Errorf(kizuna.ErrInvalid, "invalid_limit", "The limit must be between 1 and %d.", MaxPageSize)
+	if limit, err = pageLimit(limit); err != nil {
+		return nil, err
 	}
 	entries, err := s.store.AuditLog(ctx, a.Account.TenantID, store.AuditFilter{Before: before, Action: action, Limit: limit + 1})
 	if err != nil {

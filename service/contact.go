@@ -77,7 +77,7 @@ func (s *ContactService) List(ctx context.Context, cursor string, limit int) (*P
 	if err != nil {
 		return nil, err
 	}
-	if limit, err = contactPageLimit(limit); err != nil {
+	if limit, err = pageLimit(limit); err != nil {
 		return nil, err
 	}
 	cs, err := s.store.ListContacts(ctx, actor.Account.ID, store.ContactFilter{After: cursor, Limit: limit + 1})
@@ -91,16 +91,6 @@ func (s *ContactService) List(ctx context.Context, cursor string, limit int) (*P
 	}
 	page.Items, err = s.views(ctx, actor.Account, cs...)
 	return page, err
-}
-
-func contactPageLimit(limit int) (int, error) {
-	if limit <= 0 {
-		return DefaultPageSize, nil
-	}
-	if limit > MaxPageSize {
-		return 0, kizuna.Errorf(kizuna.ErrInvalid, "invalid_limit", "The limit must be between 1 and %d.", MaxPageSize)
-	}
-	return limit, nil
 }
 
 // views shows contacts to one of their parties, classifying everyone with
@@ -459,7 +449,7 @@ func (s *ContactService) Approvals(ctx context.Context, cursor string, limit int
 	if err != nil {
 		return nil, err
 	}
-	if limit, err = contactPageLimit(limit); err != nil {
+	if limit, err = pageLimit(limit); err != nil {
 		return nil, err
 	}
 	cs, err := s.store.PendingApprovals(ctx, a.Account.TenantID, store.ContactFilter{After: cursor, Limit: limit + 1})

@@ -22,6 +22,18 @@ const (
 	MaxPageSize     = 500
 )
 
+// pageLimit reads a requested page size: 0 or less means the default, more
+// than MaxPageSize is refused.
+func pageLimit(limit int) (int, error) {
+	if limit <= 0 {
+		return DefaultPageSize, nil
+	}
+	if limit > MaxPageSize {
+		return 0, kizuna.Errorf(kizuna.ErrInvalid, "invalid_limit", "The limit must be between 1 and %d.", MaxPageSize)
+	}
+	return limit, nil
+}
+
 // NewMember is the input for adding a member.
 type NewMember struct {
 	Local       string
@@ -302,11 +314,8 @@ func (s *MemberService) List(ctx context.Context, cursor string, limit int) (*Pa
 	if err != nil {
 		return nil, err
 	}
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	if limit > MaxPageSize {
-		return nil, kizuna.Errorf(kizuna.ErrInvalid, "invalid_limit", "The limit must be between 1 and %d.", MaxPageSize)
+	if limit, err = pageLimit(limit); err != nil {
+		return nil, err
 	}
 	limited, visible, err := s.limitedDirectory(ctx, actor.Account)
 	if err != nil {

@@ -541,16 +541,6 @@ func (t *TalkService) Rooms(ctx context.Context, cursor string, limit int) (*Pag
 	return page, nil
 }
 
-func pageLimit(limit int) (int, error) {
-	if limit <= 0 {
-		return DefaultPageSize, nil
-	}
-	if limit > MaxPageSize {
-		return 0, kizuna.Errorf(kizuna.ErrInvalid, "invalid_limit", "The limit must be between 1 and %d.", MaxPageSize)
-	}
-	return limit, nil
-}
-
 func directPeer(r kizuna.Room, self string) string {
 	a, b, _ := strings.Cut(r.DirectKey, "|")
 	if a == self {
