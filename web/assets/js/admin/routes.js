@@ -1,11 +1,13 @@
-// The admin console's routes.
-import { t } from '../core/i18n.js';
-import { frame } from '../core/shell.js';
-import { pageHeader } from '../core/ui.js';
+// The admin console's routes. Each section lives in its own module; the
+// console opens on the member list.
+import { navigate } from '../core/router.js';
+import { membersPage } from './members.js';
+import { importPage } from './import.js';
+import { domainsPage } from './domains.js';
 
 export function registerAdmin(route) {
-  route('/admin', () => {
-    const main = frame('admin');
-    main.append(pageHeader(t('admin.title')));
-  });
+  route('/admin', () => navigate('#/admin/members', true));
+  route('/admin/members', membersPage);
+  route('/admin/import', importPage);
+  route('/admin/domains', domainsPage);
 }
