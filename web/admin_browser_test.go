@@ -271,3 +271,71 @@ func TestAdminDeletesAndRestoresDomain(t *testing.T) {
 		t.Fatalf("missing translations: %v", keys)
 	}
 }
+
+// TestAdminImportPolicyAudit walks the other main screens: a CSV dry run
+// lists each row's problems and writes nothing, the corrected file
+// imports; the external-talk policy is saved; the audit log filters by
+// action.
+func TestAdminImportPolicyAudit(t *testing.T) {
+	e := newEnv(t)
+	p := setupAdmin(t, e)
+
+	p.click(test("admin-nav-import"))
+	p.waitHash("/admin/import")
+	bad := "local,domain,display_name\nsuzuki,acme.example,Suzuki\nbad local!,acme.example,Bad\ntanaka,nowhere.example,Tanaka\n"
+	p.fill(test("import-text"), bad)
+	p.click(test("import-check"))
+	p.waitVisible(test("import-errors"))
+	errs := p.text(test("import-errors"))
+	if !strings.Contains(errs, "3") || !strings.Contains(errs, "4") {
+		t.Fatalf("the errors table does not name lines 3 and 4:\n%s", errs)
+	}
+	p.waitText(test("import-has-errors"), "nothing was written")
+	if code := p.apiCall("GET", "/people/lookup?id=suzuki@acme.example", nil, nil); code == "" {
+		t.Fatal("the dry run added suzuki")
+	}
+	p.shot("admin-import")
+
+	p.fill(test("import-text"), "local,domain,display_name\nsuzuki,acme.example,Suzuki\ntanaka,acme.example,Tanaka\n")
+	p.click(test("import-check"))
+	p.waitText(test("import-ready"), "2 members are ready")
+	p.click(test("import-run"))
+	p.waitText(test("import-done"), "2 members were added")
+	p.waitVisible(test("print-sheet"))
+	if code := p.apiCall("GET", "/people/lookup?id=tanaka@acme.example", nil, nil); code != "" {
+		t.Fatalf("after the import, tanaka: %s", code)
+	}
+
+	// The external-talk policy: contacts need approval.
+	p.click(test("admin-nav-policy"))
+	p.waitHash("/admin/policy")
+	p.waitText(test("approvals"), "Nothing awaits approval")
+	p.click(test("policy-mode-approval"))
+	p.click(test("policy-submit"))
+	p.waitText(test("toast"), "saved")
+	var policy struct {
+		AddContacts string `json:"add_contacts"`
+	}
+	if code := p.apiCall("GET", "/tenant/external-policy", nil, &policy); code != "" || policy.AddContacts != "approval" {
+		t.Fatalf("policy after saving: %+v %s", policy, code)
+	}
+	p.shot("admin-policy")
+
+	// The audit log, filtered to the import.
+	p.click(test("admin-nav-audit"))
+	p.waitHash("/admin/audit")
+	p.waitVisible(test("audit-table"))
+	p.fill(test("audit-action"), "member.import")
+	p.click(test("audit-filter"))
+	p.waitHash("/admin/audit?action=member.import")
+	p.waitVisible(`[data-test="audit-row"][data-action="member.import"]`)
+	if p.evalBool(`[...document.querySelectorAll('[data-test="audit-row"]')].some((r) => r.dataset.action !== "member.import")`) {
+		t.Fatal("the filtered audit log shows other actions")
+	}
+	p.shot("admin-audit")
+	p.click(test("audit-export-csv"))
+	p.waitText("#toasts", "export was downloaded")
+	if keys := p.missingKeys(); len(keys) > 0 {
+		t.Fatalf("missing translations: %v", keys)
+	}
+}
