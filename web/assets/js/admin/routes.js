@@ -1,11 +1,23 @@
-// The admin console's routes.
-import { t } from '../core/i18n.js';
-import { frame } from '../core/shell.js';
-import { pageHeader } from '../core/ui.js';
+// The admin console's routes. Each section lives in its own module; the
+// console opens on the member list.
+import { navigate } from '../core/router.js';
+import { membersPage } from './members.js';
+import { importPage } from './import.js';
+import { domainsPage } from './domains.js';
+import { policyPage } from './policy.js';
+import { groupsPage } from './groups.js';
+import { reclassifyPage } from './reclassify.js';
+import { settingsPage } from './settings.js';
+import { auditPage } from './audit.js';
 
 export function registerAdmin(route) {
-  route('/admin', () => {
-    const main = frame('admin');
-    main.append(pageHeader(t('admin.title')));
-  });
+  route('/admin', () => navigate('#/admin/members', true));
+  route('/admin/members', membersPage);
+  route('/admin/import', importPage);
+  route('/admin/domains', domainsPage);
+  route('/admin/policy', policyPage);
+  route('/admin/groups', groupsPage);
+  route('/admin/reclassify', reclassifyPage);
+  route('/admin/settings', settingsPage);
+  route('/admin/audit', auditPage);
 }
