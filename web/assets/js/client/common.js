@@ -36,7 +36,7 @@ export function page(section, extraClass) {
     sections.map((s) => h('a', {
       href: s.href, class: s.id === section ? 'active' : '', 'aria-current': s.id === section ? 'page' : null, 'data-test': `client-nav-${s.id}`,
     }, s.label())));
-  const body = h('div', { class: ['client-body', extraClass] });
+  const body = h('div', { class: ['client-body'].concat(extraClass || []) });
   main.append(nav, body);
   return body;
 }
