@@ -209,6 +209,18 @@ func TestExternalTalkInBrowser(t *testing.T) {
 	b.waitText(test("room-members"), "External (other company)")
 	b.waitText(test("room-members"), "acme.example belongs to tenant Acme")
 
+	// Sato's organisation stops talk with other companies: the room
+	// stays, read-only with the reason, and the composer is disabled.
+	satoToken := e.clientLogin(sato, clientPassword)
+	e.clientAPI(satoToken, "PUT", "/api/v1/tenant/external-policy", map[string]any{"allow_personal": true, "allow_other_tenants": false, "add_contacts": "free"}, nil)
+	a.goTo("#/app")
+	a.waitVisible(test("room-list"))
+	a.click(test("room-item"))
+	a.waitText(test("read-only"), "Read-only")
+	a.waitFor(`document.querySelector('[data-test="composer-input"]').disabled && document.querySelector('[data-test="composer-send"]').disabled`, "the composer disabled")
+	a.waitText(test("messages"), "確認します")
+	a.shot("client-room-read-only")
+
 	// The room in Japanese: every text has its translation.
 	b.useLanguage("ja")
 	b.waitText(test("messages"), "編集済み")
@@ -330,4 +342,43 @@ func TestBoardsAndProfileInBrowser(t *testing.T) {
 	p.shot("client-profile")
 	p.click(test("change-password"))
 	p.waitHash("/password")
+}
+
+// TestHistoryScrollBackInBrowser: a long history opens at its newest
+// page; scrolling up loads the earlier pages until the start, keeping the
+// reader's place.
+func TestHistoryScrollBackInBrowser(t *testing.T) {
+	e := newEnv(t)
+	boss := e.clientTenant("Acme", "acme.example", "boss", "Boss Acme")
+	tok := e.clientLogin(boss, clientPassword)
+	sato := e.clientMember(tok, "sato", "acme.example", "佐藤 花子")
+	var room struct{ ID string }
+	e.clientAPI(tok, "POST", "/api/v1/rooms", map[string]any{"name": "History", "members": []string{sato}}, &room)
+	for i := 1; i <= 75; i++ {
+		time.Sleep(60 * time.Millisecond) // under the 20 messages a second an account may send
+		e.clientAPI(tok, "POST", "/api/v1/rooms/"+room.ID+"/messages", map[string]string{"client_msg_id": fmt.Sprintf("h-%d", i), "body": fmt.Sprintf("message number %d", i)}, nil)
+	}
+	p := e.browser("sato")
+	p.open("/signin")
+	p.clientSignIn(sato)
+	p.waitText(test("room-unread"), "75")
+	p.click(test("room-item"))
+	p.waitText(test("messages"), "message number 75")
+	if n := p.count(test("message")); n >= 75 {
+		t.Fatalf("the room opened with %d messages: it should open at the newest page", n)
+	}
+	if p.count(test("history-start")) != 0 {
+		t.Fatal("the start of the history shows before scrolling back")
+	}
+	for i := 0; i < 10 && p.count(test("history-start")) == 0; i++ {
+		p.eval(`document.querySelector(".message-scroll").scrollTop = 0`)
+		time.Sleep(300 * time.Millisecond)
+	}
+	p.waitVisible(test("history-start"))
+	if n := p.count(test("message")); n != 75 {
+		t.Fatalf("after scrolling back %d messages show, want 75", n)
+	}
+	p.waitText(`[data-test="message"][data-seq="1"]`, "message number 1")
+	// Opening the room read it: the unread badge is gone.
+	p.waitFor(`!document.querySelector('[data-test="room-unread"]')`, "the room read")
 }
