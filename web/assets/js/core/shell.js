@@ -36,12 +36,21 @@ onChange((what) => {
 function drawHeader() {
   const me = currentAccount();
   const area = shell.area;
+  // Unread counts redraw the header while someone may be using the
+  // switcher: keep its menu open and the focus where it was.
+  const wasOpen = !!shell.header.querySelector('.switcher[open]');
+  const f = shell.header.contains(document.activeElement) ? document.activeElement : null;
+  const focusSel = f && f.dataset.test ? `[data-test="${f.dataset.test}"]${f.dataset.account ? `[data-account="${f.dataset.account}"]` : ''}` : (f && f.tagName === 'SUMMARY' ? 'summary' : null);
   mount(shell.header,
     h('a', { class: 'brand', href: '#/app' }, h('img', { src: '/assets/icon.svg', alt: '' }), 'Kizuna'),
     h('nav', { class: 'areas', 'aria-label': t('common.areas') },
       h('a', { href: '#/app', class: area === 'client' ? 'active' : '', 'aria-current': area === 'client' ? 'page' : null, 'data-test': 'nav-client' }, t('common.area_client')),
       isAdmin(me) ? h('a', { href: '#/admin', class: area === 'admin' ? 'active' : '', 'aria-current': area === 'admin' ? 'page' : null, 'data-test': 'nav-admin' }, t('common.area_admin')) : null),
     h('div', { class: 'topbar-end' }, switcher(me), languagePicker()));
+  const sw = shell.header.querySelector('.switcher');
+  if (sw && wasOpen) sw.open = true;
+  const refocus = focusSel && shell.header.querySelector(focusSel);
+  if (refocus) refocus.focus();
 }
 
 export function languagePicker() {
