@@ -142,7 +142,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	defer release()
+	loopStarted := false
+	defer func() {
+		if !loopStarted {
+			release()
+		}
+	}()
 	token, _ := bearerToken(r)
 	if token == "" {
 		token = r.URL.Query().Get("access_token")
@@ -162,8 +167,26 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	// The request's context ends when the handler returns; the stream
 	// lives on its own until either side closes.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	defer cancel()
-	st.run(ctx, resume, after)
+	if !st.start(ctx, resume, after) {
+		cancel()
+		st.conn.CloseNow()
+		if st.sub != nil {
+			st.sub.Close()
+		}
+		return nil
+	}
+	// The connection's life goes on in a goroutine of its own, and this
+	// one ends: the queries above grew its stack, which an idle
+	// connection would otherwise keep for hours (most of the memory of an
+	// idle connection).
+	loopStarted = true
+	go func() {
+		defer release()
+		defer cancel()
+		defer st.conn.CloseNow()
+		defer st.sub.Close()
+		st.loop(ctx)
+	}()
 	return nil
 }
 
@@ -218,14 +241,13 @@ func (st *stream) writeJSON(ctx context.Context, v any) error {
 	return st.write(ctx, b)
 }
 
-// run subscribes first and catches up second, so that nothing committed
-// in between is lost; live events at or before the caught-up position are
-// then skipped, so nothing arrives twice.
-func (st *stream) run(ctx context.Context, resume bool, after int64) {
-	defer st.conn.CloseNow()
+// start subscribes first and catches up second, so that nothing
+// committed in between is lost; live events at or before the caught-up
+// position are then skipped by loop, so nothing arrives twice. It reports
+// whether the stream goes on.
+func (st *stream) start(ctx context.Context, resume bool, after int64) bool {
 	ids := st.accountIDs()
 	st.sub = st.s.svc.Talk.Subscribe(ids)
-	defer st.sub.Close()
 
 	hello := helloFrame{Type: "hello", Accounts: ids, Resumed: resume}
 	var catchup *service.Catchup
@@ -242,22 +264,23 @@ func (st *stream) run(ctx context.Context, resume bool, after int64) {
 		e := kizuna.AsError(err)
 		st.writeJSON(ctx, frameError("", e.Code, e.Message))
 		st.conn.Close(CloseBadResume, e.Code)
-		return
+		return false
 	}
 	hello.Pos, hello.ResetAll = catchup.Pos, catchup.ResetAll
 	st.lastPos = catchup.Pos
 	if err := st.writeJSON(ctx, hello); err != nil {
-		return
+		return false
 	}
 	for _, room := range catchup.Reset {
 		if err := st.writeJSON(ctx, roomResetFrame{Type: "room.reset", RoomID: room, Pos: catchup.Pos}); err != nil {
-			return
+			return false
 		}
 	}
-	if err := st.writeFrames(ctx, catchup.Frames); err != nil {
-		return
-	}
+	return st.writeFrames(ctx, catchup.Frames) == nil
+}
 
+// loop writes live events and replies until either side closes.
+func (st *stream) loop(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var frames [][]byte
@@ -283,34 +306,50 @@ func (st *stream) run(ctx context.Context, resume bool, after int64) {
 			st.conn.Close(CloseTooSlow, "too slow: resume with after=last position seen")
 			return
 		case b := <-st.out:
+			// An ack follows its message's event: the event was published
+			// before the ack was queued, so write what waits first (the
+			// select alone would pick either at random).
+			select {
+			case <-st.sub.Ready():
+				if !st.writeEvents(ctx, &frames) {
+					return
+				}
+			default:
+			}
 			if err := st.write(ctx, b); err != nil {
 				return
 			}
 		case <-st.sub.Ready():
-			evs := st.sub.Take()
-			frames = frames[:0]
-			for _, ev := range evs {
-				if ev.Control == service.ControlSessionsChanged {
-					// A sign-out, reissue or removal, on any node: check now.
-					if !st.refreshAccounts(ctx) {
-						st.conn.Close(CloseSessionEnded, "session ended: sign in again")
-						return
-					}
-					continue
-				}
-				if ev.Control != "" || (ev.Pos != 0 && ev.Pos <= st.lastPos) {
-					continue
-				}
-				if ev.Pos != 0 {
-					st.lastPos = ev.Pos
-				}
-				frames = append(frames, ev.Frame)
-			}
-			if err := st.writeFrames(ctx, frames); err != nil {
+			if !st.writeEvents(ctx, &frames) {
 				return
 			}
 		}
 	}
+}
+
+// writeEvents writes the events waiting in the subscription, in one
+// message when they fit; false when the stream must end.
+func (st *stream) writeEvents(ctx context.Context, frames *[][]byte) bool {
+	evs := st.sub.Take()
+	*frames = (*frames)[:0]
+	for _, ev := range evs {
+		if ev.Control == service.ControlSessionsChanged {
+			// A sign-out, reissue or removal, on any node: check now.
+			if !st.refreshAccounts(ctx) {
+				st.conn.Close(CloseSessionEnded, "session ended: sign in again")
+				return false
+			}
+			continue
+		}
+		if ev.Control != "" || (ev.Pos != 0 && ev.Pos <= st.lastPos) {
+			continue
+		}
+		if ev.Pos != 0 {
+			st.lastPos = ev.Pos
+		}
+		*frames = append(*frames, ev.Frame)
+	}
+	return st.writeFrames(ctx, *frames) == nil
 }
 
 // beat pings the client and re-checks the sessions the stream serves: a

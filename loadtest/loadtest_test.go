@@ -2,9 +2,11 @@ package loadtest_test
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +66,58 @@ func TestTalkProfile(t *testing.T) {
 	again, err := loadtest.Prepare(ctx, api, loadtest.Setup{Clients: 20, StatePath: t.TempDir() + "/none.json"}, t.Logf)
 	if err == nil || again != nil {
 		t.Error("preparing without credentials or state must fail with a clear error")
+	}
+}
+
+// TestAdminAndMixedProfiles runs the admin work — a CSV import into a
+// domain of its own, renames, more imports and directory searches, all
+// through the public API — while talk traffic runs, then again with a
+// sign-in storm alongside, and checks that every figure was measured and
+// nothing was lost.
+func TestAdminAndMixedProfiles(t *testing.T) {
+	st := testdb.SQLite(t)
+	svc := service.New(st, password.NewHasher(password.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 0), service.Config{}, slog.New(slog.DiscardHandler))
+	t.Cleanup(svc.Close)
+	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	token, err := svc.Tenants.SetupToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := loadtest.NewAPI(srv.URL)
+	fx, err := loadtest.Prepare(ctx, api, loadtest.Setup{SetupToken: token, Clients: 10}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	talk := loadtest.Talk{RoomSize: 5, Warmup: 100 * time.Millisecond, Duration: 300 * time.Millisecond, Rate: 50}
+	admin := loadtest.Admin{ImportRows: 300, DirectoryMembers: 700, Renames: 3, Searches: 40, SearchConcurrency: 2}
+	for _, storm := range []int{0, 2} {
+		rep, err := loadtest.RunWhileTalking(ctx, []*loadtest.API{api}, fx, talk, admin, storm, t.Logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := rep.Admin
+		if a == nil || a.ImportRows != 300 || a.ImportSeconds <= 0 || a.RenameMembers != 300 || a.Rename.Count != 3 ||
+			a.MoreImports != 2 || a.DirectoryMembers != 700 || a.Directory.Count != 40 || len(a.Errors) != 0 {
+			t.Errorf("admin work, storm %d: %s", storm, rep.Text())
+		}
+		if rep.Accepted == 0 || rep.Delivered < rep.Expected || len(rep.Errors) != 0 || rep.Disconnects != 0 {
+			t.Errorf("talk alongside the admin work, storm %d: %s", storm, rep.Text())
+		}
+		if storm > 0 && (rep.SignIn == nil || rep.SignIn.Accepted == 0 || len(rep.SignIn.Errors) != 0) {
+			t.Errorf("sign-in storm alongside: %s", rep.Text())
+		}
+		if storm == 0 && rep.SignIn != nil {
+			t.Errorf("the admin profile ran a sign-in storm: %s", rep.Text())
+		}
+		// The domain carries its last name: the renames went through.
+		var domains json.RawMessage
+		if err := api.Do(ctx, fx.AdminToken, "GET", "/api/v1/domains", nil, &domains); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(domains), `"`+a.Domain+`"`) {
+			t.Errorf("domain %s not among %s", a.Domain, domains)
+		}
 	}
 }

@@ -15,6 +15,13 @@ import (
 // Each sign-in costs the server a password hash, so this measures what a
 // morning rush of a whole company costs.
 func RunSignIn(ctx context.Context, api *API, fx *Fixture, concurrency int, warmup, duration time.Duration, pid int, progress func(string, ...any)) (*Report, error) {
+	return runSignIn(ctx, api, fx, concurrency, warmup, duration, nil, pid, progress)
+}
+
+// runSignIn is RunSignIn measuring for the duration and, when until is not
+// nil, until it is closed too (the mixed profile's storm lasts as long
+// as the admin's work).
+func runSignIn(ctx context.Context, api *API, fx *Fixture, concurrency int, warmup, duration time.Duration, until <-chan struct{}, pid int, progress func(string, ...any)) (*Report, error) {
 	if concurrency <= 0 {
 		concurrency = 50
 	}
@@ -74,19 +81,21 @@ func RunSignIn(ctx context.Context, api *API, fx *Fixture, concurrency int, warm
 	start := time.Now()
 	tick := time.NewTicker(time.Second)
 	var prev int64
-	for end := time.After(duration); ; {
+	end, ended := time.After(duration), false
+	for !ended || until != nil {
 		select {
 		case <-tick.C:
 			n := done.Load()
 			progress("%5.0fs  sign-ins %5d/s  errors %v", time.Since(start).Seconds(), n-prev, errs.Map())
 			prev = n
-			continue
 		case <-end:
+			ended = true
+		case <-until:
+			until = nil
 		case <-ctx.Done():
 			tick.Stop()
 			return nil, ctx.Err()
 		}
-		break
 	}
 	tick.Stop()
 	measuring.Store(false)

@@ -62,6 +62,12 @@ type Report struct {
 	IdleBytesPerConnection float64 `json:"idle_bytes_per_connection,omitempty"`
 	// Timeline is send-to-delivery latency second by second.
 	Timeline []Point `json:"timeline,omitempty"`
+
+	// Admin is the admin work done while the talk traffic ran (admin and
+	// mixed profiles).
+	Admin *AdminReport `json:"admin,omitempty"`
+	// SignIn is the sign-in storm run alongside (mixed profile).
+	SignIn *Report `json:"signin,omitempty"`
 }
 
 type sent struct {
@@ -81,6 +87,48 @@ type talkClient struct {
 // (the nodes of a cluster), client i connects to apis[i % len(apis)], so
 // members of one room sit on different nodes.
 func RunTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress func(string, ...any)) (*Report, error) {
+	t, err := startTalk(ctx, apis, fx, o, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	if err := t.measure(ctx, nil); err != nil {
+		return nil, err
+	}
+	return t.finish(), nil
+}
+
+// talkRun is a talk profile under way: rooms made, sockets open, senders
+// sending. The admin and mixed profiles measure their own work while one
+// runs.
+type talkRun struct {
+	o        Talk
+	n        int
+	clients  []*talkClient
+	rep      *Report
+	progress func(string, ...any)
+
+	inFlight          sync.Map // client_msg_id → *sent, for messages sent while measuring
+	measuring         atomic.Bool
+	accepted          atomic.Int64
+	delivered         atomic.Int64
+	disconnects       atomic.Int64
+	ack, del, lastDel Latencies
+	errs              Errors
+	timeline          atomic.Pointer[Timeline]
+
+	runCtx      context.Context
+	stop        context.CancelFunc
+	stopSending context.CancelFunc
+	readers     sync.WaitGroup
+	senders     sync.WaitGroup
+	start       time.Time
+	elapsed     time.Duration
+}
+
+// startTalk makes the rooms, connects every client, starts the readers
+// and senders and returns once the warm-up is over.
+func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress func(string, ...any)) (*talkRun, error) {
 	api := apis[0]
 	if o.RoomSize < 2 {
 		o.RoomSize = 10
@@ -95,10 +143,13 @@ func RunTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress fun
 	if o.BodyBytes <= 0 {
 		o.BodyBytes = 100
 	}
+	t := &talkRun{o: o, n: n, progress: progress}
+	t.timeline.Store(NewTimeline())
 	clients := make([]*talkClient, n)
 	for i := range clients {
 		clients[i] = &talkClient{acct: fx.Accounts[i], members: o.RoomSize, acks: make(chan frame, 4)}
 	}
+	t.clients = clients
 	progress("creating %d rooms of %d", n/o.RoomSize, o.RoomSize)
 	if err := parallel(ctx, n/o.RoomSize, 8, func(k int) error {
 		members := make([]string, 0, o.RoomSize-1)
@@ -128,103 +179,20 @@ func RunTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress fun
 		clients[i].conn = c
 		return nil
 	}); err != nil {
+		t.close()
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
-	defer func() {
-		for _, c := range clients {
-			if c.conn != nil {
-				c.conn.CloseNow()
-			}
-		}
-	}()
 
-	rep := &Report{Profile: "talk", Nodes: len(apis), Clients: n, Rooms: n / o.RoomSize, RoomSize: o.RoomSize, Senders: o.Senders, Rate: o.Rate}
+	t.rep = &Report{Profile: "talk", Nodes: len(apis), Clients: n, Rooms: n / o.RoomSize, RoomSize: o.RoomSize, Senders: o.Senders, Rate: o.Rate}
 	if o.PID > 0 {
 		if p, err := ReadProcess(o.PID); err == nil {
-			rep.ServerBefore = &p
+			t.rep.ServerBefore = &p
 		}
 	}
-	var (
-		inFlight          sync.Map // client_msg_id → *sent, for messages sent while measuring
-		measuring         atomic.Bool
-		accepted          atomic.Int64
-		delivered         atomic.Int64
-		disconnects       atomic.Int64
-		ack, del, lastDel Latencies
-		errs              Errors
-		timeline          *Timeline
-	)
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	var readers sync.WaitGroup
+	t.runCtx, t.stop = context.WithCancel(ctx)
 	for _, c := range clients {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			for {
-				_, msg, err := c.conn.Read(runCtx)
-				if err != nil {
-					if runCtx.Err() == nil {
-						disconnects.Add(1)
-					}
-					return
-				}
-				for _, b := range bytes.Split(msg, []byte{'\n'}) {
-					// Message events are most of the traffic: read the two
-					// fields needed without decoding the frame, so that the
-					// generator leaves the CPU to the server it measures.
-					if bytes.HasPrefix(b, eventPrefix) {
-						if !bytes.Contains(b, createdKind) || stringField(b, senderKey) == c.acct.ID {
-							continue
-						}
-						cid := stringField(b, clientMsgKey)
-						v, ok := inFlight.Load(cid)
-						if !ok {
-							continue
-						}
-						s := v.(*sent)
-						lat := time.Since(s.at)
-						del.Add(lat)
-						timeline.Add(lat)
-						delivered.Add(1)
-						if s.pending.Add(-1) == 0 {
-							lastDel.Add(lat)
-							inFlight.Delete(cid)
-						}
-						continue
-					}
-					var f frame
-					if json.Unmarshal(b, &f) != nil {
-						errs.Add("unreadable_frame")
-						continue
-					}
-					switch f.Type {
-					case "ack", "error":
-						select {
-						case c.acks <- f:
-						default:
-						}
-					case "event":
-						if f.Kind != "message.created" || f.Message == nil || f.Message.SenderID == c.acct.ID {
-							continue
-						}
-						v, ok := inFlight.Load(f.Message.ClientMsgID)
-						if !ok {
-							continue
-						}
-						s := v.(*sent)
-						lat := time.Since(s.at)
-						del.Add(lat)
-						timeline.Add(lat)
-						delivered.Add(1)
-						if s.pending.Add(-1) == 0 {
-							lastDel.Add(lat)
-							inFlight.Delete(f.Message.ClientMsgID)
-						}
-					}
-				}
-			}
-		}()
+		t.readers.Add(1)
+		go t.read(c)
 	}
 
 	body := strings.Repeat("x", o.BodyBytes)
@@ -232,121 +200,215 @@ func RunTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress fun
 	if o.Rate > 0 {
 		perSender = time.Duration(float64(time.Second) * float64(o.Senders) / o.Rate)
 	}
-	sendCtx, stopSending := context.WithCancel(runCtx)
-	defer stopSending()
-	var senders sync.WaitGroup
+	sendCtx, stopSending := context.WithCancel(t.runCtx)
+	t.stopSending = stopSending
 	// Senders are spread over the rooms: every room gets its share.
 	stride := max(1, n/o.Senders)
 	run := randomHex(3) // client_msg_ids are new on every run
 	for k := range o.Senders {
 		c := clients[(k*stride)%n]
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			next := time.Now().Add(time.Duration(rand.Int64N(int64(max(perSender, time.Millisecond)))))
-			for seq := 0; sendCtx.Err() == nil; seq++ {
-				if perSender > 0 {
-					if wait := time.Until(next); wait > 0 {
-						select {
-						case <-time.After(wait):
-						case <-sendCtx.Done():
-							return
-						}
-					}
-					next = next.Add(perSender)
-				}
-				cid := fmt.Sprintf("%s-%d-%d", run, k, seq)
-				s := &sent{at: time.Now()}
-				s.pending.Store(int32(c.members - 1))
-				measured := measuring.Load()
-				if measured {
-					inFlight.Store(cid, s)
-				}
-				b, _ := json.Marshal(map[string]any{"type": "send", "ref": cid, "account_id": c.acct.ID, "room_id": c.room, "client_msg_id": cid, "body": body})
-				// The write gets the run's context: cancelling a write midway
-				// closes the WebSocket, and stopping the senders must not.
-				if err := c.conn.Write(runCtx, websocket.MessageText, b); err != nil {
-					return
-				}
-				select {
-				case f := <-c.acks:
-					if f.Type == "error" {
-						code := "unknown"
-						if f.Error != nil {
-							code = f.Error.Code
-						}
-						errs.Add(code)
-						inFlight.Delete(cid)
-						continue
-					}
-					if measured {
-						ack.Add(time.Since(s.at))
-						accepted.Add(1)
-					}
-				case <-time.After(10 * time.Second):
-					errs.Add("ack_timeout")
-				case <-sendCtx.Done():
-					return
-				}
-			}
-		}()
+		t.senders.Add(1)
+		go t.send(sendCtx, c, k, run, body, perSender)
 	}
 
 	progress("warming up for %v", o.Warmup)
 	select {
 	case <-time.After(o.Warmup):
 	case <-ctx.Done():
+		t.close()
 		return nil, ctx.Err()
 	}
-	timeline = NewTimeline()
-	measuring.Store(true)
-	start := time.Now()
-	tick := time.NewTicker(time.Second)
-	end := time.After(o.Duration)
-	var prevAcc, prevDel int64
-wait:
+	return t, nil
+}
+
+// read follows one client's socket and counts the deliveries of measured
+// messages.
+func (t *talkRun) read(c *talkClient) {
+	defer t.readers.Done()
 	for {
-		select {
-		case <-tick.C:
-			a, d := accepted.Load(), delivered.Load()
-			progress("%5.0fs  accepted %7d/s  delivered %8d/s  errors %v", time.Since(start).Seconds(), a-prevAcc, d-prevDel, errs.Map())
-			prevAcc, prevDel = a, d
-		case <-end:
-			break wait
-		case <-ctx.Done():
-			tick.Stop()
-			return nil, ctx.Err()
+		_, msg, err := c.conn.Read(t.runCtx)
+		if err != nil {
+			if t.runCtx.Err() == nil {
+				t.disconnects.Add(1)
+			}
+			return
+		}
+		for _, b := range bytes.Split(msg, []byte{'\n'}) {
+			// Message events are most of the traffic: read the two
+			// fields needed without decoding the frame, so that the
+			// generator leaves the CPU to the server it measures.
+			if bytes.HasPrefix(b, eventPrefix) {
+				if !bytes.Contains(b, createdKind) || stringField(b, senderKey) == c.acct.ID {
+					continue
+				}
+				t.delivery(stringField(b, clientMsgKey))
+				continue
+			}
+			var f frame
+			if json.Unmarshal(b, &f) != nil {
+				t.errs.Add("unreadable_frame")
+				continue
+			}
+			switch f.Type {
+			case "ack", "error":
+				select {
+				case c.acks <- f:
+				default:
+				}
+			case "event":
+				if f.Kind != "message.created" || f.Message == nil || f.Message.SenderID == c.acct.ID {
+					continue
+				}
+				t.delivery(f.Message.ClientMsgID)
+			}
 		}
 	}
-	tick.Stop()
-	measuring.Store(false)
-	elapsed := time.Since(start)
-	stopSending()
-	senders.Wait()
+}
+
+// delivery counts one recipient's copy of message cid, if it was sent
+// while measuring.
+func (t *talkRun) delivery(cid string) {
+	v, ok := t.inFlight.Load(cid)
+	if !ok {
+		return
+	}
+	s := v.(*sent)
+	lat := time.Since(s.at)
+	t.del.Add(lat)
+	t.timeline.Load().Add(lat)
+	t.delivered.Add(1)
+	if s.pending.Add(-1) == 0 {
+		t.lastDel.Add(lat)
+		t.inFlight.Delete(cid)
+	}
+}
+
+// send is one sender: at its share of the rate, or as fast as its acks
+// come back.
+func (t *talkRun) send(ctx context.Context, c *talkClient, k int, run, body string, perSender time.Duration) {
+	defer t.senders.Done()
+	next := time.Now().Add(time.Duration(rand.Int64N(int64(max(perSender, time.Millisecond)))))
+	for seq := 0; ctx.Err() == nil; seq++ {
+		if perSender > 0 {
+			if wait := time.Until(next); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					return
+				}
+			}
+			next = next.Add(perSender)
+		}
+		cid := fmt.Sprintf("%s-%d-%d", run, k, seq)
+		s := &sent{at: time.Now()}
+		s.pending.Store(int32(c.members - 1))
+		measured := t.measuring.Load()
+		if measured {
+			t.inFlight.Store(cid, s)
+		}
+		b, _ := json.Marshal(map[string]any{"type": "send", "ref": cid, "account_id": c.acct.ID, "room_id": c.room, "client_msg_id": cid, "body": body})
+		// The write gets the run's context: cancelling a write midway
+		// closes the WebSocket, and stopping the senders must not.
+		if err := c.conn.Write(t.runCtx, websocket.MessageText, b); err != nil {
+			return
+		}
+		select {
+		case f := <-c.acks:
+			if f.Type == "error" {
+				code := "unknown"
+				if f.Error != nil {
+					code = f.Error.Code
+				}
+				t.errs.Add(code)
+				t.inFlight.Delete(cid)
+				continue
+			}
+			if measured {
+				t.ack.Add(time.Since(s.at))
+				t.accepted.Add(1)
+			}
+		case <-time.After(10 * time.Second):
+			t.errs.Add("ack_timeout")
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// measure counts for the profile's duration and, when until is not nil,
+// until it is closed too, printing progress every second.
+func (t *talkRun) measure(ctx context.Context, until <-chan struct{}) error {
+	t.timeline.Store(NewTimeline())
+	t.measuring.Store(true)
+	t.start = time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	end := time.After(t.o.Duration)
+	ended := false
+	var prevAcc, prevDel int64
+	for !ended || until != nil {
+		select {
+		case <-tick.C:
+			a, d := t.accepted.Load(), t.delivered.Load()
+			t.progress("%5.0fs  accepted %7d/s  delivered %8d/s  errors %v", time.Since(t.start).Seconds(), a-prevAcc, d-prevDel, t.errs.Map())
+			prevAcc, prevDel = a, d
+		case <-end:
+			ended = true
+		case <-until:
+			until = nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	t.measuring.Store(false)
+	t.elapsed = time.Since(t.start)
+	return nil
+}
+
+// finish stops the senders, waits for the last deliveries and reports.
+func (t *talkRun) finish() *Report {
+	t.stopSending()
+	t.senders.Wait()
 	// Let the last deliveries land.
 	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && delivered.Load() < accepted.Load()*int64(o.RoomSize-1) {
+	for time.Now().Before(deadline) && t.delivered.Load() < t.accepted.Load()*int64(t.o.RoomSize-1) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	stop()
-	readers.Wait()
+	t.stop()
+	t.readers.Wait()
 
-	rep.Seconds = elapsed.Seconds()
-	rep.Accepted = accepted.Load()
+	rep := t.rep
+	rep.Seconds = t.elapsed.Seconds()
+	rep.Accepted = t.accepted.Load()
 	rep.AcceptedPerSecond = float64(rep.Accepted) / rep.Seconds
-	rep.Delivered = delivered.Load()
-	rep.Expected = rep.Accepted * int64(o.RoomSize-1)
+	rep.Delivered = t.delivered.Load()
+	rep.Expected = rep.Accepted * int64(t.o.RoomSize-1)
 	rep.DeliveredPerSec = float64(rep.Delivered) / rep.Seconds
-	rep.Ack, rep.Delivery, rep.LastDelivery = ack.Summary(), del.Summary(), lastDel.Summary()
-	rep.Errors = errs.Map()
-	rep.Disconnects = disconnects.Load()
-	rep.Timeline = timeline.Points()
-	if o.PID > 0 {
-		if p, err := ReadProcess(o.PID); err == nil {
+	rep.Ack, rep.Delivery, rep.LastDelivery = t.ack.Summary(), t.del.Summary(), t.lastDel.Summary()
+	rep.Errors = t.errs.Map()
+	rep.Disconnects = t.disconnects.Load()
+	rep.Timeline = t.timeline.Load().Points()
+	if t.o.PID > 0 {
+		if p, err := ReadProcess(t.o.PID); err == nil {
 			rep.ServerAfter = &p
 		}
 	}
-	return rep, nil
+	return rep
+}
+
+// close stops everything and closes the sockets.
+func (t *talkRun) close() {
+	if t.stop != nil {
+		t.stopSending()
+		t.stop()
+		t.senders.Wait()
+		t.readers.Wait()
+	}
+	for _, c := range t.clients {
+		if c.conn != nil {
+			c.conn.CloseNow()
+		}
+	}
 }
 
 var (
@@ -421,6 +483,22 @@ func (r *Report) Text() string {
 	}
 	if r.IdleBytesPerConnection > 0 {
 		fmt.Fprintf(&b, "  server memory per idle connection: %.1f KiB\n", r.IdleBytesPerConnection/1024)
+	}
+	if a := r.Admin; a != nil {
+		fmt.Fprintf(&b, "admin work (domain %s), while the talk above ran:\n", a.Domain)
+		fmt.Fprintf(&b, "  CSV import          %9d members in %.2fs (%.0f/s)\n", a.ImportRows, a.ImportSeconds, a.ImportPerSecond)
+		fmt.Fprintf(&b, "  domain rename       at %d members: %s\n", a.RenameMembers, a.Rename)
+		if a.MoreImports > 0 {
+			fmt.Fprintf(&b, "  more imports        %d, %.1fs, to %d members\n", a.MoreImports, a.MoreImportsSeconds, a.DirectoryMembers)
+		}
+		fmt.Fprintf(&b, "  directory search    at %d members: %s\n", a.DirectoryMembers, a.Directory)
+		fmt.Fprintf(&b, "  errors %v\n", a.Errors)
+	}
+	if s := r.SignIn; s != nil {
+		fmt.Fprintf(&b, "sign-in storm alongside, %d at once:\n", s.Senders)
+		fmt.Fprintf(&b, "  sign-ins            %9d  (%.1f/s)\n", s.Accepted, s.AcceptedPerSecond)
+		fmt.Fprintf(&b, "  latency             %s\n", s.Ack)
+		fmt.Fprintf(&b, "  errors %v\n", s.Errors)
 	}
 	return b.String()
 }

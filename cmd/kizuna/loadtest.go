@@ -19,7 +19,7 @@ import (
 func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("kizuna loadtest", flag.ContinueOnError)
 	url := fs.String("url", "http://127.0.0.1:8080", "the server to load; several comma-separated URLs spread the clients over a cluster's nodes")
-	profile := fs.String("profile", "talk", "talk (rooms sending over WebSockets), hot-room (one room, 8 senders), announcement (one room of every client, one sender at 10/s), signin (a sign-in storm) or idle (memory per idle connection)")
+	profile := fs.String("profile", "talk", "talk (rooms sending over WebSockets), hot-room (one room, 8 senders), announcement (one room of every client, one sender at 10/s), signin (a sign-in storm), admin (CSV import, domain renames and directory searches while talk runs), mixed (talk, sign-ins and admin work at once) or idle (memory per idle connection)")
 	var s loadtest.Setup
 	fs.StringVar(&s.AdminID, "admin-id", "", "sign-in ID of a tenant admin; test members are added to that tenant")
 	fs.StringVar(&s.AdminPassword, "admin-password", os.Getenv("KIZUNA_LOADTEST_PASSWORD"), "that admin's password (or KIZUNA_LOADTEST_PASSWORD)")
@@ -40,6 +40,12 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	svgPath := fs.String("svg", "", "also draw latency percentiles over time as an SVG chart in this file")
 	concurrency := fs.Int("concurrency", 50, "sign-ins at once in the signin profile")
+	var a loadtest.Admin
+	fs.IntVar(&a.ImportRows, "import-rows", 100000, "admin and mixed profiles: members in the timed CSV import")
+	fs.IntVar(&a.DirectoryMembers, "directory-members", 0, "admin and mixed profiles: grow the import domain to this many members (more imports) before searching the directory")
+	fs.IntVar(&a.Renames, "renames", 5, "admin and mixed profiles: domain renames timed")
+	fs.IntVar(&a.Searches, "searches", 2000, "admin and mixed profiles: directory searches timed")
+	fs.IntVar(&a.SearchConcurrency, "search-concurrency", 1, "admin and mixed profiles: directory searches at once")
 	strict := fs.Bool("strict", false, "exit non-zero on any error, disconnect or lost delivery (for CI)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -79,10 +85,22 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 		rep, err = loadtest.RunSignIn(ctx, api, fx, *concurrency, t.Warmup, t.Duration, t.PID, progress)
 	case "talk":
 		rep, err = loadtest.RunTalk(ctx, apis, fx, t, progress)
+	case "admin", "mixed":
+		// The talk traffic runs at a rate (500/s unless given), so the
+		// admin work competes with a busy server rather than a saturated
+		// one.
+		if t.Rate == 0 {
+			t.Rate = 500
+		}
+		storm := 0
+		if *profile == "mixed" {
+			storm = *concurrency
+		}
+		rep, err = loadtest.RunWhileTalking(ctx, apis, fx, t, a, storm, progress)
 	case "idle":
 		rep, err = loadtest.RunIdle(ctx, api, fx, *conns, t.PID, progress)
 	default:
-		return fmt.Errorf("unknown profile %q: use talk, hot-room, announcement, signin or idle", *profile)
+		return fmt.Errorf("unknown profile %q: use talk, hot-room, announcement, signin, admin, mixed or idle", *profile)
 	}
 	if err != nil {
 		return err
@@ -105,6 +123,10 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 		switch {
 		case len(rep.Errors) > 0:
 			return fmt.Errorf("strict: errors %v", rep.Errors)
+		case rep.Admin != nil && len(rep.Admin.Errors) > 0:
+			return fmt.Errorf("strict: admin errors %v", rep.Admin.Errors)
+		case rep.SignIn != nil && len(rep.SignIn.Errors) > 0:
+			return fmt.Errorf("strict: sign-in errors %v", rep.SignIn.Errors)
 		case rep.Disconnects > 0:
 			return fmt.Errorf("strict: %d disconnects", rep.Disconnects)
 		case rep.Delivered < rep.Expected:
