@@ -1,9 +1,13 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -291,4 +295,42 @@ func (p *page) shot(name string) {
 		}
 	}
 	p.do(chromedp.EmulateViewport(1280, 800))
+}
+
+// api calls the JSON API with a bearer token (outside any browser)
+// and decodes the answer into out.
+func (e *env) api(token, method, path string, body, out any) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.URL+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		e.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			e.t.Fatalf("%s %s: %v: %s", method, path, err, raw)
+		}
+	}
+}
+
+// login signs in over the API and returns the session token.
+func (e *env) login(id, password string) string {
+	e.t.Helper()
+	var s struct{ Token string }
+	e.api("", "POST", "/api/v1/login", map[string]string{"id": id, "password": password}, &s)
+	return s.Token
 }

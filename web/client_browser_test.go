@@ -1,12 +1,8 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -32,44 +28,6 @@ func (e *env) clientTenant(name, domain, owner, display string) string {
 	return owner + "@" + domain
 }
 
-// clientAPI calls the JSON API with a bearer token (outside any browser)
-// and decodes the answer into out.
-func (e *env) clientAPI(token, method, path string, body, out any) {
-	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, e.URL+path, rd)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 300 {
-		e.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			e.t.Fatalf("%s %s: %v: %s", method, path, err, raw)
-		}
-	}
-}
-
-// clientLogin signs in over the API and returns the session token.
-func (e *env) clientLogin(id, password string) string {
-	e.t.Helper()
-	var s struct{ Token string }
-	e.clientAPI("", "POST", "/api/v1/login", map[string]string{"id": id, "password": password}, &s)
-	return s.Token
-}
-
 // clientMember adds a member as the owner and takes them through the
 // forced password change, so they sign in with clientPassword.
 func (e *env) clientMember(ownerToken, local, domain, display string) string {
@@ -77,10 +35,10 @@ func (e *env) clientMember(ownerToken, local, domain, display string) string {
 	var added struct {
 		InitialPassword string `json:"initial_password"`
 	}
-	e.clientAPI(ownerToken, "POST", "/api/v1/members", map[string]string{"local": local, "domain": domain, "display_name": display}, &added)
+	e.api(ownerToken, "POST", "/api/v1/members", map[string]string{"local": local, "domain": domain, "display_name": display}, &added)
 	id := local + "@" + domain
-	tok := e.clientLogin(id, added.InitialPassword)
-	e.clientAPI(tok, "POST", "/api/v1/me/password", map[string]string{"current_password": added.InitialPassword, "new_password": clientPassword}, nil)
+	tok := e.login(id, added.InitialPassword)
+	e.api(tok, "POST", "/api/v1/me/password", map[string]string{"current_password": added.InitialPassword, "new_password": clientPassword}, nil)
 	return id
 }
 
@@ -211,8 +169,8 @@ func TestExternalTalkInBrowser(t *testing.T) {
 
 	// Sato's organisation stops talk with other companies: the room
 	// stays, read-only with the reason, and the composer is disabled.
-	satoToken := e.clientLogin(sato, clientPassword)
-	e.clientAPI(satoToken, "PUT", "/api/v1/tenant/external-policy", map[string]any{"allow_personal": true, "allow_other_tenants": false, "add_contacts": "free"}, nil)
+	satoToken := e.login(sato, clientPassword)
+	e.api(satoToken, "PUT", "/api/v1/tenant/external-policy", map[string]any{"allow_personal": true, "allow_other_tenants": false, "add_contacts": "free"}, nil)
 	a.goTo("#/app")
 	a.waitVisible(test("room-list"))
 	a.click(test("room-item"))
@@ -237,7 +195,7 @@ func TestExternalTalkInBrowser(t *testing.T) {
 func TestFiveAccountsInBrowser(t *testing.T) {
 	e := newEnv(t)
 	boss := e.clientTenant("Acme", "acme.example", "boss", "Boss Acme")
-	bossToken := e.clientLogin(boss, clientPassword)
+	bossToken := e.login(boss, clientPassword)
 	ids := []string{boss}
 	for i, name := range []string{"Aoki", "Ueda", "Endo", "Ono", "Kato"} {
 		ids = append(ids, e.clientMember(bossToken, fmt.Sprintf("user%d", i+2), "acme.example", name))
@@ -259,9 +217,9 @@ func TestFiveAccountsInBrowser(t *testing.T) {
 	// The boss writes to a room of the four others, outside this browser:
 	// every held account but the boss gets an unread badge.
 	var room struct{ ID string }
-	e.clientAPI(bossToken, "POST", "/api/v1/rooms", map[string]any{"name": "Launch", "members": ids[1:5]}, &room)
-	e.clientAPI(bossToken, "POST", "/api/v1/rooms/"+room.ID+"/messages", map[string]string{"client_msg_id": "launch-1", "body": "明日の会議は10時からです"}, nil)
-	e.clientAPI(bossToken, "POST", "/api/v1/rooms/"+room.ID+"/messages", map[string]string{"client_msg_id": "launch-2", "body": "資料を共有します"}, nil)
+	e.api(bossToken, "POST", "/api/v1/rooms", map[string]any{"name": "Launch", "members": ids[1:5]}, &room)
+	e.api(bossToken, "POST", "/api/v1/rooms/"+room.ID+"/messages", map[string]string{"client_msg_id": "launch-1", "body": "明日の会議は10時からです"}, nil)
+	e.api(bossToken, "POST", "/api/v1/rooms/"+room.ID+"/messages", map[string]string{"client_msg_id": "launch-2", "body": "資料を共有します"}, nil)
 	// The account on screen (the fifth) sees the room in its list; the
 	// summary badge counts the other held accounts' unread: 3 × 2.
 	p.waitText(test("room-unread"), "2")
@@ -306,14 +264,14 @@ func TestFiveAccountsInBrowser(t *testing.T) {
 func TestBoardsAndProfileInBrowser(t *testing.T) {
 	e := newEnv(t)
 	boss := e.clientTenant("Acme", "acme.example", "boss", "Boss Acme")
-	tok := e.clientLogin(boss, clientPassword)
+	tok := e.login(boss, clientPassword)
 	sato := e.clientMember(tok, "sato", "acme.example", "佐藤 花子")
 	var g struct{ ID string }
-	e.clientAPI(tok, "POST", "/api/v1/groups", map[string]any{"name": "営業部", "with_room": true, "with_board": true}, &g)
-	e.clientAPI(tok, "POST", "/api/v1/groups/"+g.ID+"/members", map[string]any{"members": []string{sato}}, nil)
+	e.api(tok, "POST", "/api/v1/groups", map[string]any{"name": "営業部", "with_room": true, "with_board": true}, &g)
+	e.api(tok, "POST", "/api/v1/groups/"+g.ID+"/members", map[string]any{"members": []string{sato}}, nil)
 	var board struct{ ID string }
-	e.clientAPI(tok, "POST", "/api/v1/boards", map[string]any{"name": "全社連絡", "rules": []map[string]string{{"right": "read", "kind": "tenant"}, {"right": "write", "kind": "tenant"}}}, &board)
-	e.clientAPI(tok, "POST", "/api/v1/boards/"+board.ID+"/posts", map[string]any{"title": "年末年始の休業について", "body": "12月29日から1月3日まで休業します。", "pinned": true, "must_read": true}, nil)
+	e.api(tok, "POST", "/api/v1/boards", map[string]any{"name": "全社連絡", "rules": []map[string]string{{"right": "read", "kind": "tenant"}, {"right": "write", "kind": "tenant"}}}, &board)
+	e.api(tok, "POST", "/api/v1/boards/"+board.ID+"/posts", map[string]any{"title": "年末年始の休業について", "body": "12月29日から1月3日まで休業します。", "pinned": true, "must_read": true}, nil)
 
 	p := e.browser("sato")
 	p.open("/signin")
@@ -350,13 +308,13 @@ func TestBoardsAndProfileInBrowser(t *testing.T) {
 func TestHistoryScrollBackInBrowser(t *testing.T) {
 	e := newEnv(t)
 	boss := e.clientTenant("Acme", "acme.example", "boss", "Boss Acme")
-	tok := e.clientLogin(boss, clientPassword)
+	tok := e.login(boss, clientPassword)
 	sato := e.clientMember(tok, "sato", "acme.example", "佐藤 花子")
 	var room struct{ ID string }
-	e.clientAPI(tok, "POST", "/api/v1/rooms", map[string]any{"name": "History", "members": []string{sato}}, &room)
+	e.api(tok, "POST", "/api/v1/rooms", map[string]any{"name": "History", "members": []string{sato}}, &room)
 	for i := 1; i <= 75; i++ {
 		time.Sleep(60 * time.Millisecond) // under the 20 messages a second an account may send
-		e.clientAPI(tok, "POST", "/api/v1/rooms/"+room.ID+"/messages", map[string]string{"client_msg_id": fmt.Sprintf("h-%d", i), "body": fmt.Sprintf("message number %d", i)}, nil)
+		e.api(tok, "POST", "/api/v1/rooms/"+room.ID+"/messages", map[string]string{"client_msg_id": fmt.Sprintf("h-%d", i), "body": fmt.Sprintf("message number %d", i)}, nil)
 	}
 	p := e.browser("sato")
 	p.open("/signin")

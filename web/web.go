@@ -123,7 +123,7 @@ func (h *Handler) static(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 	a, ok := h.files[name]
 	if !ok || name == "/index.html" && r.URL.Path != "/" {
-		httpapi.WriteJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "route_not_found", "message": "There is nothing at this path."}})
+		h.api.ServeHTTP(w, r) // the API's own 404
 		return
 	}
 	hd := w.Header()

@@ -6,8 +6,8 @@ import { t } from '../core/i18n.js';
 import { download } from '../core/api.js';
 import { navigate } from '../core/router.js';
 import { currentAccount } from '../core/state.js';
-import { emptyState, busy, pageHeader, pager, errorBox, toast } from '../core/ui.js';
-import { as, admin, enc, layout, table, appendRows, when } from './common.js';
+import { emptyState, busy, pageHeader, pager, errorBox, toast, loading } from '../core/ui.js';
+import { admin, enc, layout, table, appendRows, when } from './common.js';
 
 // actions are the audited acts an admin is likely to look for.
 const actions = ['member.add', 'member.import', 'member.reissue_password', 'member.suspend', 'member.restore', 'member.delete',
@@ -38,7 +38,7 @@ export function auditPage(params, query) {
     b.addEventListener('click', () => busy(b, async () => {
       exportSlot.textContent = t('admin.audit.exporting');
       try {
-        await download(`/audit/export?format=${format}`, `kizuna-audit.${format}`, as());
+        await download(`/audit/export?format=${format}`, `kizuna-audit.${format}`);
         toast(t('admin.audit.exported'));
       } finally {
         exportSlot.textContent = '';
@@ -58,7 +58,7 @@ function actor(id) {
 }
 
 async function draw(el, action) {
-  mount(el, h('p', { class: 'loading', role: 'status' }, t('common.loading')));
+  mount(el, loading());
   try {
     const page = await admin.get('/audit', { action, limit: 50 });
     if (!page.items.length) { mount(el, emptyState(action ? t('admin.audit.none_for', { action }) : t('admin.audit.empty'))); return; }

@@ -4,22 +4,17 @@
 
 import { h, mount } from '../core/dom.js';
 import { t, formatTime, currentLanguage } from '../core/i18n.js';
-import { api, request } from '../core/api.js';
-import { state } from '../core/state.js';
+import { api, request, download } from '../core/api.js';
 import { frame } from '../core/shell.js';
-import { busy, errorBox } from '../core/ui.js';
+import { busy, errorBox, loading } from '../core/ui.js';
 
-// as is the options every API call of the console carries: it acts as the
-// account on screen.
-export const as = (extra = {}) => ({ ...extra, account: state.current });
-
-// admin calls the API as the acting admin.
+// admin is the API as the console calls it (as the account on screen, like
+// every call): queries as the second argument of get, and DELETE with an
+// optional body.
 export const admin = {
-  get: (p, query) => api.get(p, as({ query })),
-  post: (p, body, extra) => api.post(p, body, as(extra)),
-  patch: (p, body) => api.patch(p, body, as()),
-  put: (p, body) => api.put(p, body, as()),
-  del: (p, body) => request('DELETE', `/api/v1${p}`, as(body === undefined ? {} : { body })),
+  ...api,
+  get: (p, query) => api.get(p, { query }),
+  del: (p, body) => api.del(p, body === undefined ? {} : { body }),
 };
 
 export const enc = encodeURIComponent;
@@ -122,25 +117,14 @@ export function sheetActions(ticket, withCSV = false) {
   return h('div', {}, h('div', { class: 'actions' }, print, pdf, csv), slot);
 }
 
-async function downloadSheet(body, filename) {
-  const res = await request('POST', '/api/v1/sheets', as({ body: { ...body, lang: currentLanguage() }, raw: true }));
-  saveBlob(await res.blob(), filename);
-}
-
-export function saveBlob(blob, filename) {
-  const url = URL.createObjectURL(blob);
-  const a = h('a', { href: url, download: filename });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
+const downloadSheet = (body, filename) =>
+  download('/sheets', filename, { method: 'POST', body: { ...body, lang: currentLanguage() } });
 
 // showSheet fetches the HTML invitation sheets (POST /sheets with a ticket,
 // or member_ids) and shows them in a frame of their own, from a blob URL:
 // the sheet never becomes part of the console's page.
 export async function showSheet(req) {
-  const res = await request('POST', '/api/v1/sheets', as({ body: { ...req, format: 'html', lang: currentLanguage() }, raw: true }));
+  const res = await request('POST', '/api/v1/sheets', { body: { ...req, format: 'html', lang: currentLanguage() }, raw: true });
   const blob = new Blob([await res.text()], { type: 'text/html' });
   const url = URL.createObjectURL(blob);
   const frameEl = h('iframe', { class: 'sheet-frame', src: url, title: t('admin.sheet.title'), 'data-test': 'sheet-frame' });
@@ -156,7 +140,7 @@ export async function showSheet(req) {
 
 // loadInto shows loading, runs fn and mounts its result or the error.
 export async function loadInto(el, fn) {
-  mount(el, h('p', { class: 'loading', role: 'status' }, t('common.loading')));
+  mount(el, loading());
   try {
     mount(el, await fn());
   } catch (err) {

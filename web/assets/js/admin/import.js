@@ -3,10 +3,11 @@
 // background; the page polls the job and shows its progress, and stays
 // usable meanwhile.
 
+import { saveBlob } from '../core/api.js';
 import { h, mount, field } from '../core/dom.js';
 import { t, formatNumber } from '../core/i18n.js';
 import { toast, emptyState, busy, pageHeader, errorBox } from '../core/ui.js';
-import { admin, enc, layout, table, section, sheetActions, saveBlob } from './common.js';
+import { admin, enc, layout, table, section, sheetActions } from './common.js';
 
 const TEMPLATE = 'local,domain,display_name,mail,role,groups\r\nsato,example.co.jp,佐藤 花子,sato@mail.example,member,\r\n';
 

@@ -7,8 +7,8 @@ import { t } from '../core/i18n.js';
 import { download } from '../core/api.js';
 import { currentAccount } from '../core/state.js';
 import { navigate } from '../core/router.js';
-import { toast, confirmDialog, emptyState, busy, form, pageHeader, pager, errorBox } from '../core/ui.js';
-import { admin, as, enc, layout, table, appendRows, statusTag, modal, credentials, showSheet, checkbox, section } from './common.js';
+import { toast, confirmDialog, emptyState, busy, form, pageHeader, pager, errorBox, loading } from '../core/ui.js';
+import { admin, enc, layout, table, appendRows, statusTag, modal, credentials, showSheet, checkbox, section } from './common.js';
 
 const PAGE = 50;
 
@@ -17,7 +17,7 @@ export function membersPage(params, query) {
   const q = query.get('q') || '';
   const addBtn = h('button', { type: 'button', class: 'primary', 'data-test': 'member-add-open', 'aria-expanded': 'false' }, t('admin.members.add'));
   const exportBtn = h('button', { type: 'button', 'data-test': 'members-export' }, t('admin.members.export'));
-  exportBtn.addEventListener('click', () => busy(exportBtn, () => download('/members/export', 'kizuna-members.csv', as())));
+  exportBtn.addEventListener('click', () => busy(exportBtn, () => download('/members/export', 'kizuna-members.csv')));
   const importLink = h('a', { class: 'button', href: '#/admin/import' }, t('admin.members.import'));
   const addSlot = h('div', { class: 'add-slot' });
   const list = h('div', { class: 'member-list', 'aria-live': 'polite' });
@@ -75,7 +75,7 @@ function statusOf(p) {
 const rowAttrs = (p) => ({ 'data-test': 'member-row', 'data-member': p.sign_in_id });
 
 async function browse(list, reload) {
-  mount(list, h('p', { class: 'loading', role: 'status' }, t('common.loading')));
+  mount(list, loading());
   try {
     const page = await admin.get('/members', { limit: PAGE });
     if (!page.items.length) { mount(list, emptyState(t('admin.members.empty'), t('admin.members.empty_hint'))); return; }
@@ -95,7 +95,7 @@ async function browse(list, reload) {
 }
 
 async function searchMembers(list, q, reload) {
-  mount(list, h('p', { class: 'loading', role: 'status' }, t('common.loading')));
+  mount(list, loading());
   try {
     const d = await admin.get('/directory', { q, limit: 100 });
     const people = d.people.filter((p) => p.relation === 'internal');

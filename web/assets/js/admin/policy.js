@@ -2,7 +2,7 @@
 
 import { h, mount, field } from '../core/dom.js';
 import { t } from '../core/i18n.js';
-import { toast, confirmDialog, emptyState, busy, form, pageHeader, pager, errorBox } from '../core/ui.js';
+import { toast, confirmDialog, emptyState, busy, form, pageHeader, pager, errorBox, loading } from '../core/ui.js';
 import { admin, enc, layout, table, appendRows, when, section, checkbox, radios, statusTag } from './common.js';
 
 export function policyPage() {
@@ -51,7 +51,7 @@ function person(p) {
 }
 
 async function drawQueue(el) {
-  mount(el, h('p', { class: 'loading', role: 'status' }, t('common.loading')));
+  mount(el, loading());
   try {
     const page = await admin.get('/contact-approvals', { limit: 50 });
     if (!page.items.length) { mount(el, emptyState(t('admin.policy.queue_empty'), t('admin.policy.queue_empty_hint'))); return; }

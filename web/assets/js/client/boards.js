@@ -2,11 +2,12 @@
 // see), the boards I may read, their posts (pinned first), comments, and
 // marking a must-read post as read.
 
+import { api } from '../core/api.js';
 import { h, mount, field } from '../core/dom.js';
 import { t, formatTime } from '../core/i18n.js';
 import { state } from '../core/state.js';
 import { emptyState, loading, errorBox, busy, form, pager, toast } from '../core/ui.js';
-import { call, page } from './common.js';
+import { page } from './common.js';
 
 // A personal account belongs to no tenant: groups and boards are not for it.
 const personalNote = (err) => (err && err.code === 'member_required' ? h('p', { class: 'notice', 'data-test': 'personal-note' }, t('client.groups_personal')) : errorBox(err));
@@ -17,7 +18,7 @@ async function authorName(id) {
   if (id === state.current) return t('client.you');
   const key = `${state.current}:${id}`;
   if (!authors.has(key)) {
-    authors.set(key, call.get(`/members/${encodeURIComponent(id)}`).then((p) => p.display_name || p.sign_in_id).catch(() => t('client.former_member')));
+    authors.set(key, api.get(`/members/${encodeURIComponent(id)}`).then((p) => p.display_name || p.sign_in_id).catch(() => t('client.former_member')));
   }
   return authors.get(key);
 }
@@ -37,7 +38,7 @@ async function withRoles(groups) {
     while (next < Math.min(out.length, 200)) {
       const g = out[next++];
       if (g.my_role) continue;
-      try { g.my_role = (await call.get(`/groups/${encodeURIComponent(g.id)}`)).my_role || ''; } catch { /* hidden since: leave it */ }
+      try { g.my_role = (await api.get(`/groups/${encodeURIComponent(g.id)}`)).my_role || ''; } catch { /* hidden since: leave it */ }
     }
   }
   await Promise.all([1, 2, 3, 4, 5, 6].map(worker));
@@ -52,7 +53,7 @@ export function groupsPage() {
   mount(groups, h('h2', { id: 'groups-h' }, t('client.my_groups')), loading());
   mount(boards, h('h2', { id: 'boards-h' }, t('client.boards')), loading());
   let alive = true;
-  call.get('/groups').then(async (p) => {
+  api.get('/groups').then(async (p) => {
     if (!alive) return;
     const all = await withRoles(p.items || []);
     if (!alive) return;
@@ -67,7 +68,7 @@ export function groupsPage() {
       mine.length ? h('ul', { class: 'groups' }, mine.map(item)) : emptyState(t('client.no_groups'), t('client.no_groups_text')),
       others.length ? h('details', { class: 'other-groups' }, h('summary', {}, t('client.other_groups', { count: others.length })), h('ul', { class: 'groups' }, others.map(item))) : null);
   }).catch((err) => { if (alive) mount(groups, h('h2', { id: 'groups-h' }, t('client.my_groups')), personalNote(err)); });
-  call.get('/boards').then((p) => {
+  api.get('/boards').then((p) => {
     if (!alive) return;
     const items = p.items || [];
     mount(boards, h('h2', { id: 'boards-h' }, t('client.boards')),
@@ -91,7 +92,7 @@ function readButton(boardID, p, after) {
   if (!p.must_read || p.read_by_me) return null;
   const b = h('button', { type: 'button', class: 'primary', 'data-test': 'post-mark-read' }, t('client.mark_read'));
   b.addEventListener('click', () => busy(b, async () => {
-    await call.post(`/boards/${encodeURIComponent(boardID)}/posts/${encodeURIComponent(p.id)}/read`, {});
+    await api.post(`/boards/${encodeURIComponent(boardID)}/posts/${encodeURIComponent(p.id)}/read`, {});
     toast(t('client.marked_read'));
     after();
   }));
@@ -106,7 +107,7 @@ export function boardPage(params) {
   (async () => {
     let board;
     try {
-      board = await call.get(`/boards/${encodeURIComponent(boardID)}`);
+      board = await api.get(`/boards/${encodeURIComponent(boardID)}`);
     } catch (err) {
       if (alive) mount(body, h('a', { href: '#/app/groups', class: 'back' }, '← ', t('client.back_to_groups')), errorBox(err));
       return;
@@ -121,7 +122,7 @@ export function boardPage(params) {
         board.can_manage ? h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'pinned', value: '1', 'data-test': 'post-pin' }), ' ', t('client.post_pin')) : null,
         board.can_manage ? h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'must_read', value: '1', 'data-test': 'post-must-read-check' }), ' ', t('client.post_must_read')) : null,
       ], t('client.post_submit'), async (v, el) => {
-        await call.post(`/boards/${encodeURIComponent(boardID)}/posts`, { title: v.title.trim(), body: v.body, pinned: !!v.pinned, must_read: !!v.must_read });
+        await api.post(`/boards/${encodeURIComponent(boardID)}/posts`, { title: v.title.trim(), body: v.body, pinned: !!v.pinned, must_read: !!v.must_read });
         el.reset();
         el.closest('details').open = false;
         load();
@@ -143,7 +144,7 @@ export function boardPage(params) {
     let shown = [];
     async function load(cursor) {
       try {
-        const pg = await call.get(`/boards/${encodeURIComponent(boardID)}/posts`, { query: { limit: 20, cursor } });
+        const pg = await api.get(`/boards/${encodeURIComponent(boardID)}/posts`, { query: { limit: 20, cursor } });
         if (!alive) return;
         shown = cursor ? shown.concat(pg.items || []) : (pg.items || []);
         mount(posts, shown.length ? shown.map(postItem) : h('li', {}, emptyState(t('client.no_posts'), null)));
@@ -165,12 +166,12 @@ export function postPage(params) {
   const path = `/boards/${encodeURIComponent(boardID)}/posts/${encodeURIComponent(postID)}`;
   async function load() {
     try {
-      const p = await call.get(path);
+      const p = await api.get(path);
       if (!alive) return;
       const commentForm = form({ 'data-test': 'comment', class: 'compact' }, [
         field(t('client.comment_label'), h('textarea', { name: 'body', rows: 3, required: true, 'data-test': 'comment-body' })),
       ], t('client.comment_submit'), async (v) => {
-        await call.post(`${path}/comments`, { body: v.body });
+        await api.post(`${path}/comments`, { body: v.body });
         load();
       });
       mount(body,

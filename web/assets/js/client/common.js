@@ -1,25 +1,10 @@
-// Pieces the member client's screens share: the client's own navigation,
-// calls made as the account on screen, and how a person's relation to the
+// Pieces the member client's screens share: the client's own navigation
+// and how a person's relation to the
 // viewer is shown (label, reason, the external mark).
 
 import { h } from '../core/dom.js';
 import { t } from '../core/i18n.js';
-import { api } from '../core/api.js';
-import { state } from '../core/state.js';
 import { frame } from '../core/shell.js';
-
-// as is the options object that makes an API call act as the account on
-// screen.
-export const as = () => ({ account: state.current });
-
-// call wraps api.* for the account on screen.
-export const call = {
-  get: (p, o = {}) => api.get(p, { ...as(), ...o }),
-  post: (p, b, o = {}) => api.post(p, b, { ...as(), ...o }),
-  patch: (p, b, o = {}) => api.patch(p, b, { ...as(), ...o }),
-  put: (p, b, o = {}) => api.put(p, b, { ...as(), ...o }),
-  del: (p, o = {}) => api.del(p, { ...as(), ...o }),
-};
 
 const sections = [
   { id: 'rooms', href: '#/app', label: () => t('client.nav_rooms') },

@@ -3,12 +3,13 @@
 // ID or by contact code, the pending states while someone must accept or
 // admins must approve, and answering incoming requests.
 
+import { api } from '../core/api.js';
 import { h, mount, field } from '../core/dom.js';
 import { t, formatTime } from '../core/i18n.js';
 import { navigate } from '../core/router.js';
 import { toast, confirmDialog, emptyState, loading, errorBox, busy, form } from '../core/ui.js';
 import * as stream from '../core/stream.js';
-import { call, page, personLine, relationTag } from './common.js';
+import { page, personLine, relationTag } from './common.js';
 
 export function contactsPage(params, query) {
   const tab = query.get('tab') === 'internal' ? 'internal' : 'external';
@@ -38,7 +39,7 @@ export function contactsPage(params, query) {
 
 async function openDirect(button, id) {
   await busy(button, async () => {
-    const r = await call.post('/rooms/direct', { with: id });
+    const r = await api.post('/rooms/direct', { with: id });
     navigate(`#/app/rooms/${encodeURIComponent(r.id)}`);
   });
 }
@@ -58,7 +59,7 @@ function internalTab(panel) {
   async function search() {
     mount(results, loading());
     try {
-      const d = await call.get('/directory', { query: { q: q.value.trim(), limit: 50 } });
+      const d = await api.get('/directory', { query: { q: q.value.trim(), limit: 50 } });
       if (!alive) return;
       const people = d.people || [];
       mount(results,
@@ -117,7 +118,7 @@ function externalTab(panel) {
   const addForm = form({ 'data-test': 'contact-add', class: 'compact' },
     [radios, h('div', { class: 'field' }, label, idInput, hint)], t('client.contact_add_submit'), async (v) => {
       const value = v.value.trim();
-      const c = await call.post('/contacts', mode.value === 'id' ? { id: value } : { code: value });
+      const c = await api.post('/contacts', mode.value === 'id' ? { id: value } : { code: value });
       idInput.value = '';
       toast(t('client.contact_added', { name: c.person.display_name || c.person.sign_in_id, status: statusText(c) }));
       load();
@@ -127,7 +128,7 @@ function externalTab(panel) {
   codeBtn.addEventListener('click', async () => {
     const ok = await confirmDialog({ title: t('client.contact_code_title'), body: h('p', {}, t('client.contact_code_body')), confirmLabel: t('client.contact_code_make') });
     if (!ok) return;
-    const c = await busy(codeBtn, () => call.post('/me/contact-code', {}));
+    const c = await busy(codeBtn, () => api.post('/me/contact-code', {}));
     if (c) {
       mount(codeSlot, h('div', { class: 'notice', role: 'status' },
         h('p', {}, t('client.contact_code_shown')), h('code', { class: 'contact-code', 'data-test': 'contact-code' }, c.code)));
@@ -136,7 +137,7 @@ function externalTab(panel) {
 
   async function load() {
     try {
-      const p = await call.get('/contacts', { query: { limit: 200 } });
+      const p = await api.get('/contacts', { query: { limit: 200 } });
       if (!alive) return;
       const items = p.items || [];
       const incoming = items.filter((c) => c.direction === 'incoming' && c.status === 'awaiting_acceptance' && !c.expired);
@@ -155,14 +156,14 @@ function externalTab(panel) {
   function contactItem(c) {
     const acts = [];
     if (c.direction === 'incoming' && c.status === 'awaiting_acceptance' && !c.expired) {
-      acts.push(act('contact-accept', 'primary', t('client.accept'), () => call.post(`/contacts/${c.id}/accept`, {})));
-      acts.push(act('contact-decline', '', t('client.decline'), () => call.post(`/contacts/${c.id}/decline`, {})));
+      acts.push(act('contact-accept', 'primary', t('client.accept'), () => api.post(`/contacts/${c.id}/accept`, {})));
+      acts.push(act('contact-decline', '', t('client.decline'), () => api.post(`/contacts/${c.id}/decline`, {})));
     }
     if (c.status === 'accepted' && !c.expired) acts.push(talkButton(c.person));
     const rm = h('button', { type: 'button', class: 'link danger-link', 'data-test': 'contact-remove' }, t('client.contact_remove'));
     rm.addEventListener('click', async () => {
       const ok = await confirmDialog({ title: t('client.contact_remove_title'), body: h('p', {}, t('client.contact_remove_body', { name: c.person.display_name || c.person.sign_in_id })), confirmLabel: t('client.contact_remove'), danger: true });
-      if (ok) await busy(rm, async () => { await call.del(`/contacts/${c.id}`); load(); });
+      if (ok) await busy(rm, async () => { await api.del(`/contacts/${c.id}`); load(); });
     });
     acts.push(rm);
     const pending = c.status === 'awaiting_acceptance' || c.status === 'awaiting_approval';

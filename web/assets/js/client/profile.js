@@ -1,18 +1,19 @@
 // Profile: who I am on this account (ID, name, organisation) and the way
 // to change my password.
 
+import { api } from '../core/api.js';
 import { h, mount } from '../core/dom.js';
 import { t } from '../core/i18n.js';
 import { currentAccount } from '../core/state.js';
 import { loading, errorBox } from '../core/ui.js';
-import { call, page } from './common.js';
+import { page } from './common.js';
 
 export function profilePage() {
   const body = page('profile');
   const me = currentAccount();
   let alive = true;
   mount(body, h('header', { class: 'page-header' }, h('h1', {}, t('client.profile'))), loading());
-  call.get('/me').then((res) => {
+  api.get('/me').then((res) => {
     if (!alive) return;
     const a = res.account || {};
     const kind = a.kind === 'personal' ? t('client.kind_personal') : t('client.kind_member');

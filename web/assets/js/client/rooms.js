@@ -4,13 +4,14 @@
 // relation, the read-only state a policy may impose). On a wide screen the
 // two sit side by side; on a phone the list and the room stack.
 
+import { api } from '../core/api.js';
 import { h, mount, field } from '../core/dom.js';
 import { t, errorText, formatTime } from '../core/i18n.js';
 import { state } from '../core/state.js';
 import { navigate } from '../core/router.js';
 import { toast, confirmDialog, emptyState, loading, errorBox, busy, form } from '../core/ui.js';
 import * as stream from '../core/stream.js';
-import { call, page, externalMark, personLine, relationTag, isExternal, newClientMsgID, splitIDs } from './common.js';
+import { page, externalMark, personLine, relationTag, isExternal, newClientMsgID, splitIDs } from './common.js';
 import { schedule as scheduleUnread } from './unread.js';
 
 const PAGE = 30;
@@ -75,7 +76,7 @@ function roomList(pane, selected) {
   function loadMoreButton() {
     const b = h('button', { type: 'button', 'data-test': 'rooms-more' }, t('common.load_more'));
     b.addEventListener('click', () => busy(b, async () => {
-      const p = await call.get('/rooms', { query: { cursor, limit: 50 } });
+      const p = await api.get('/rooms', { query: { cursor, limit: 50 } });
       rooms = rooms.concat(p.items || []);
       cursor = p.next_cursor || '';
       draw();
@@ -87,7 +88,7 @@ function roomList(pane, selected) {
     try {
       // Re-read as many rooms as are on screen, so live updates keep
       // what "Load more" brought.
-      const p = await call.get('/rooms', { query: { limit: Math.max(50, Math.min(rooms.length, 200)) } });
+      const p = await api.get('/rooms', { query: { limit: Math.max(50, Math.min(rooms.length, 200)) } });
       if (!alive) return;
       rooms = p.items || [];
       cursor = p.next_cursor || '';
@@ -114,14 +115,14 @@ function newRoomForms() {
   const direct = form({ 'data-test': 'new-direct', class: 'compact' }, [
     field(t('client.direct_with'), h('input', { name: 'with', required: true, autocomplete: 'off', inputmode: 'email', placeholder: 'name@example.co.jp', 'data-test': 'new-direct-id' }), t('client.direct_with_hint')),
   ], t('client.start_direct'), async (v) => {
-    const r = await call.post('/rooms/direct', { with: v.with.trim() });
+    const r = await api.post('/rooms/direct', { with: v.with.trim() });
     navigate(`#/app/rooms/${encodeURIComponent(r.id)}`);
   });
   const group = form({ 'data-test': 'new-group', class: 'compact' }, [
     field(t('client.group_name'), h('input', { name: 'name', required: true, autocomplete: 'off', 'data-test': 'new-group-name' })),
     field(t('client.group_members'), h('textarea', { name: 'members', rows: 2, 'data-test': 'new-group-members' }), t('client.group_members_hint')),
   ], t('client.create_group'), async (v) => {
-    const r = await call.post('/rooms', { name: v.name.trim(), members: splitIDs(v.members) });
+    const r = await api.post('/rooms', { name: v.name.trim(), members: splitIDs(v.members) });
     navigate(`#/app/rooms/${encodeURIComponent(r.id)}`);
   });
   return h('div', { class: 'new-room' },
@@ -176,7 +177,7 @@ function roomView(pane, roomID, list) {
   const toBottom = () => { scroller.scrollTop = scroller.scrollHeight; };
 
   async function loadRoom() {
-    room = await call.get(`/rooms/${encodeURIComponent(roomID)}`);
+    room = await api.get(`/rooms/${encodeURIComponent(roomID)}`);
     members.clear();
     for (const m of room.members || []) members.set(m.id, m);
     drawHeader();
@@ -273,7 +274,7 @@ function roomView(pane, roomID, list) {
   }
 
   async function loadHistory() {
-    const hist = await call.get(`/rooms/${encodeURIComponent(roomID)}/messages`, { query: { limit: PAGE } });
+    const hist = await api.get(`/rooms/${encodeURIComponent(roomID)}/messages`, { query: { limit: PAGE } });
     if (!alive) return;
     mount(msgList);
     shown.clear();
@@ -294,7 +295,7 @@ function roomView(pane, roomID, list) {
     loadingOlder = true;
     mount(olderSlot, h('p', { class: 'loading', role: 'status', 'data-test': 'loading-older' }, t('common.loading')));
     try {
-      const hist = await call.get(`/rooms/${encodeURIComponent(roomID)}/messages`, { query: { before: oldest, limit: PAGE } });
+      const hist = await api.get(`/rooms/${encodeURIComponent(roomID)}/messages`, { query: { before: oldest, limit: PAGE } });
       if (!alive) return;
       const before = scroller.scrollHeight - scroller.scrollTop;
       for (const m of hist.messages || []) put(m);
@@ -321,7 +322,7 @@ function roomView(pane, roomID, list) {
       await stream.send({ type: 'read', account_id: me(), room_id: roomID, seq });
     } catch (err) {
       if (err.code !== 'network') return;
-      try { await call.post(`/rooms/${encodeURIComponent(roomID)}/read`, { seq }); } catch { readSent = 0; return; }
+      try { await api.post(`/rooms/${encodeURIComponent(roomID)}/read`, { seq }); } catch { readSent = 0; return; }
     }
     if (room) room.last_read_seq = Math.max(room.last_read_seq || 0, seq);
     const mine = members.get(me());
@@ -359,7 +360,7 @@ function roomView(pane, roomID, list) {
         // Only a missing connection falls back to HTTP; the same
         // client_msg_id makes a doubled send harmless.
         if (err.code !== 'network') throw err;
-        m = await call.post(`/rooms/${encodeURIComponent(roomID)}/messages`, msg);
+        m = await api.post(`/rooms/${encodeURIComponent(roomID)}/messages`, msg);
       }
       return m;
     }, composerErr);
@@ -393,7 +394,7 @@ function roomView(pane, roomID, list) {
     f.addEventListener('submit', (ev) => {
       ev.preventDefault();
       busy(save, async () => {
-        const updated = await call.patch(`/rooms/${encodeURIComponent(roomID)}/messages/${m.seq}`, { body: area.value });
+        const updated = await api.patch(`/rooms/${encodeURIComponent(roomID)}/messages/${m.seq}`, { body: area.value });
         put(updated);
       }, slot);
     });
@@ -407,7 +408,7 @@ function roomView(pane, roomID, list) {
     const ok = await confirmDialog({ title: t('client.delete_title'), body: h('p', {}, t('client.delete_body')), confirmLabel: t('common.delete'), danger: true });
     if (!ok) return;
     try {
-      await call.del(`/rooms/${encodeURIComponent(roomID)}/messages/${m.seq}`);
+      await api.del(`/rooms/${encodeURIComponent(roomID)}/messages/${m.seq}`);
       put({ ...m, deleted: true, body: '' });
     } catch (err) {
       toast(errorText(err), 'error');

@@ -4,6 +4,11 @@
 // the CSRF token from GET /web/session.
 
 let csrf = '';
+// actingAccount names the account a call acts as when it names none: the
+// one on screen (state.js registers it; api.js cannot import state.js,
+// which imports it).
+let actingAccount = () => null;
+export function actAs(fn) { actingAccount = fn; }
 
 export class ApiError extends Error {
   constructor(status, code, message, details) {
@@ -22,11 +27,13 @@ function networkError(e) {
 
 // request calls the API. opts: body (JSON-encoded unless FormData/Blob/
 // string with contentType), account (acts as that held account), query
-// (object → ?a=b), raw (return the Response), signal.
+// (object → ?a=b), raw (return the Response), signal. Without account a
+// call acts as the account on screen.
 export async function request(method, path, opts = {}) {
   const headers = { Accept: 'application/json' };
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrf;
-  if (opts.account) headers['X-Kizuna-Account'] = opts.account;
+  const account = opts.account !== undefined ? opts.account : actingAccount();
+  if (account) headers['X-Kizuna-Account'] = account;
   let body;
   if (opts.body !== undefined) {
     if (typeof opts.body === 'string' || opts.body instanceof Blob) {
@@ -92,7 +99,11 @@ export const changePassword = (accountId, current, next) =>
 // download fetches a file as the account and hands it to the browser.
 export async function download(path, filename, opts = {}) {
   const res = await request(opts.method || 'GET', v1(path), { ...opts, raw: true });
-  const blob = await res.blob();
+  saveBlob(await res.blob(), filename);
+}
+
+// saveBlob hands a file the page made or fetched to the browser.
+export function saveBlob(blob, filename) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

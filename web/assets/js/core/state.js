@@ -1,7 +1,7 @@
 // App-wide state: the accounts this browser holds and the one on screen.
 // Listeners hear about changes; the page re-renders what depends on them.
 
-import { loadSession } from './api.js';
+import { loadSession, actAs } from './api.js';
 
 const listeners = new Set();
 export const state = {
@@ -11,6 +11,9 @@ export const state = {
 };
 
 export const MAX_ACCOUNTS = 5;
+
+// Calls that name no account act as the one on screen.
+actAs(() => state.current);
 
 export function onChange(fn) {
   listeners.add(fn);
