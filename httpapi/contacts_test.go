@@ -396,6 +396,7 @@ func contactsPolicy(t *testing.T, cw *contactWorld) {
 		{"denied member asks", "member", "POST", "/api/v1/contacts", `{"id":"yuki"}`, 403, []string{`"external_talk_forbidden"`, "Acme has turned off talk outside the tenant for sato@dept.acme.example"}, nil},
 		{"someone asks the denied member", "yuki", "POST", "/api/v1/contacts", `{"id":"sato@dept.acme.example"}`, 403, []string{`"external_talk_forbidden"`}, nil},
 		{"colleagues unaffected", "admin", "POST", "/api/v1/contacts", `{"id":"yuki"}`, 201, nil, nil},
+		{"the member shows its exception", "owner", "GET", "/api/v1/members/{member}", "", 200, []string{`"external_talk":"deny"`}, nil},
 	})
 	cw.must("owner", "PUT", "/api/v1/members/"+cw.ids["member"]+"/external-talk", `{"mode":""}`, 200)
 	cw.contact("yuki", `{"id":"sato@dept.acme.example"}`, 201)

@@ -20,8 +20,11 @@ type personJSON struct {
 	Role               string     `json:"role,omitempty"`
 	Status             string     `json:"status,omitempty"`
 	MustChangePassword *bool      `json:"must_change_password,omitempty"`
-	Relation           string     `json:"relation"`
-	RelationReason     string     `json:"relation_reason"`
+	// ExternalTalk is an internal member's exception to the tenant's
+	// external-talk policy: "allow", "deny", or absent (the policy decides).
+	ExternalTalk   string `json:"external_talk,omitempty"`
+	Relation       string `json:"relation"`
+	RelationReason string `json:"relation_reason"`
 }
 
 type tenantRef struct {
@@ -45,6 +48,7 @@ func toPerson(p service.Person) personJSON {
 		out.Role, out.Status = string(p.Role), string(p.Status)
 		mc := p.MustChangePassword
 		out.MustChangePassword = &mc
+		out.ExternalTalk = string(p.ExternalTalk)
 	}
 	return out
 }

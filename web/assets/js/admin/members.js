@@ -185,11 +185,13 @@ function manage(p, me, reload) {
   }, restrictedErr));
 
   // External-talk exception
+  const extErr = h('div');
   const ext = h('select', { 'data-test': 'member-external-talk' },
     [['', t('admin.members.external_follow')], ['allow', t('admin.members.external_allow')], ['deny', t('admin.members.external_deny')]]
       .map(([v, l]) => h('option', { value: v }, l)));
+  // A search result may not carry the exception: read the member itself.
+  admin.get(`/members/${enc(p.id)}`).then((m) => { ext.value = m.external_talk || ''; }).catch((err) => mount(extErr, errorBox(err)));
   const extSave = h('button', { type: 'button', 'data-test': 'member-external-save' }, t('common.save'));
-  const extErr = h('div');
   extSave.addEventListener('click', () => busy(extSave, async () => {
     await admin.put(`/members/${enc(p.id)}/external-talk`, { mode: ext.value });
     toast(t('common.saved'));
