@@ -84,6 +84,19 @@ type Subscription struct {
 
 	notify chan struct{} // has a value while the queue is not empty
 	lagged chan struct{} // closed when dropped for being slow
+	wake   func()        // see OnReady
+}
+
+// OnReady sets a function called, as well as Ready signalled, whenever
+// events start waiting and when the subscription is dropped as too slow.
+// It is called with the subscription's lock held, from the publisher, so
+// it must be quick and must not call back into the subscription: a
+// connection uses it to start its writer instead of keeping a goroutine
+// waiting on Ready.
+func (s *Subscription) OnReady(fn func()) {
+	s.mu.Lock()
+	s.wake = fn
+	s.mu.Unlock()
 }
 
 // Subscribe implements Hub.
@@ -193,6 +206,9 @@ func (s *Subscription) offer(ev *Event, serial uint64, limit int) bool {
 	case s.notify <- struct{}{}:
 	default:
 	}
+	if len(s.queue) == 1 && s.wake != nil {
+		s.wake()
+	}
 	return true
 }
 
@@ -204,8 +220,12 @@ func (s *Subscription) drop() {
 	}
 	s.ended = true
 	s.queue = nil
+	wake := s.wake
 	s.mu.Unlock()
 	close(s.lagged)
+	if wake != nil {
+		wake()
+	}
 	s.hub.dropped.Add(1)
 	s.hub.mu.Lock()
 	s.hub.remove(s)

@@ -41,15 +41,36 @@ type TalkService struct {
 // small enough that the first sender of a batch does not wait long.
 const maxBatch = 512
 
+// queueLimit bounds the writes waiting for the writer. It is large enough
+// that WebSocket readers, which hand sends over without waiting (see
+// SendAsync), do not block while one long transaction (a big import)
+// holds the database: their connections keep answering pings.
+const queueLimit = 16 * maxBatch
+
 type pendingOp struct {
 	op   store.TalkOp
 	res  store.TalkResult
 	err  error
 	done chan struct{}
+	// then, when set, is called instead of closing done (see SendAsync).
+	then func(store.TalkResult, error)
+}
+
+// finish hands the op's outcome to whoever waits for it.
+func (p *pendingOp) finish() {
+	if p.then != nil {
+		err := p.err
+		if err == nil {
+			err = p.res.Err
+		}
+		p.then(p.res, err)
+		return
+	}
+	close(p.done)
 }
 
 func newTalkService(d *deps, h hub.Hub) *TalkService {
-	t := &TalkService{deps: d, hub: h, queue: make(chan *pendingOp, 4*maxBatch), stop: make(chan struct{}), stopped: make(chan struct{}),
+	t := &TalkService{deps: d, hub: h, queue: make(chan *pendingOp, queueLimit), stop: make(chan struct{}), stopped: make(chan struct{}),
 		tailWake: make(chan struct{}, 1), tailStopped: make(chan struct{})}
 	if c, ok := h.(hub.Cluster); ok {
 		t.cluster = c
@@ -162,14 +183,9 @@ func (t *TalkService) Close() {
 // (ctx done) may still see the write committed; retrying a send with the
 // same client_msg_id is safe.
 func (t *TalkService) submit(ctx context.Context, op store.TalkOp) (store.TalkResult, error) {
-	t.startOnce.Do(func() { go t.run() })
 	p := &pendingOp{op: op, done: make(chan struct{})}
-	select {
-	case t.queue <- p:
-	case <-t.stop:
-		return store.TalkResult{}, errShuttingDown
-	case <-ctx.Done():
-		return store.TalkResult{}, ctx.Err()
+	if err := t.enqueue(ctx, p); err != nil {
+		return store.TalkResult{}, err
 	}
 	select {
 	case <-p.done:
@@ -180,6 +196,25 @@ func (t *TalkService) submit(ctx context.Context, op store.TalkOp) (store.TalkRe
 		return store.TalkResult{}, p.err
 	}
 	return p.res, p.res.Err
+}
+
+// submitAsync queues one write without waiting: then is called on the
+// writer's goroutine once it is committed and its events published, or
+// refused. Writes queued by one goroutine commit in the order queued.
+func (t *TalkService) submitAsync(ctx context.Context, op store.TalkOp, then func(store.TalkResult, error)) error {
+	return t.enqueue(ctx, &pendingOp{op: op, then: then})
+}
+
+func (t *TalkService) enqueue(ctx context.Context, p *pendingOp) error {
+	t.startOnce.Do(func() { go t.run() })
+	select {
+	case t.queue <- p:
+		return nil
+	case <-t.stop:
+		return errShuttingDown
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 var errShuttingDown = kizuna.Errorf(kizuna.ErrUnavailable, "shutting_down", "The server is shutting down; try again in a moment.")
@@ -226,7 +261,7 @@ func (t *TalkService) commit(batch []*pendingOp) {
 		t.log.Error("talk batch failed", "ops", len(ops), "err", err)
 		for _, p := range batch {
 			p.err = err
-			close(p.done)
+			p.finish()
 		}
 		return
 	}
@@ -250,7 +285,7 @@ func (t *TalkService) commit(batch []*pendingOp) {
 		t.hub.Publish(events)
 	}
 	for _, p := range batch {
-		close(p.done)
+		p.finish()
 	}
 }
 
@@ -796,41 +831,71 @@ type SendInput struct {
 // forbidden "external_talk_forbidden", "contact_required"; rate_limited
 // "rate_limited".
 func (t *TalkService) Send(ctx context.Context, roomID string, in SendInput) (*MessageView, bool, error) {
-	actor, err := withTalk(ctx)
+	op, err := t.sendOp(ctx, roomID, in)
 	if err != nil {
 		return nil, false, err
 	}
-	if err := t.allowMessage(actor.Account.ID); err != nil {
-		return nil, false, err
-	}
-	if err := kizuna.CheckClientMsgID(in.ClientMsgID); err != nil {
-		return nil, false, err
-	}
-	if err := kizuna.CheckMessageBody(in.Body); err != nil {
-		return nil, false, err
-	}
-	e, err := t.roomOf(ctx, actor.Account, roomID)
-	if err != nil {
-		return nil, false, err
-	}
-	if in.ReplyTo < 0 {
-		return nil, false, kizuna.Errorf(kizuna.ErrInvalid, "invalid_reply_to", "reply_to must be the seq of a message in the same room.")
-	}
-	mentions, err := checkMentions(e, in.Mentions)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := t.talkCheck(ctx, actor.Account, e.others(actor.Account.ID), e.room.Kind == kizuna.RoomDirect); err != nil {
-		return nil, false, err
-	}
-	m := &kizuna.Message{ID: kizuna.NewID(), RoomID: roomID, SenderID: actor.Account.ID, ClientMsgID: in.ClientMsgID,
-		Body: in.Body, ReplyTo: in.ReplyTo, Mentions: mentions}
-	res, err := t.submit(ctx, store.TalkOp{Kind: store.OpSend, ActorID: actor.Account.ID, RoomID: roomID, Message: m})
+	res, err := t.submit(ctx, op)
 	if err != nil {
 		return nil, false, err
 	}
 	v := viewMessage(res.Message)
 	return &v, res.Duplicate, nil
+}
+
+// SendAsync is Send for a caller that must not wait for the commit, such
+// as a WebSocket reader that has to go on reading (pings, further frames)
+// while the database is busy. The checks run now and their error is
+// returned; otherwise done is called once the message is committed and
+// published (or refused by the store), on the writer's goroutine, so it
+// must not block. Sends of one goroutine are stored in the order made.
+func (t *TalkService) SendAsync(ctx context.Context, roomID string, in SendInput, done func(*MessageView, bool, error)) error {
+	op, err := t.sendOp(ctx, roomID, in)
+	if err != nil {
+		return err
+	}
+	return t.submitAsync(ctx, op, func(res store.TalkResult, err error) {
+		if err != nil {
+			done(nil, false, err)
+			return
+		}
+		v := viewMessage(res.Message)
+		done(&v, res.Duplicate, nil)
+	})
+}
+
+// sendOp checks a send and turns it into the store's operation.
+func (t *TalkService) sendOp(ctx context.Context, roomID string, in SendInput) (store.TalkOp, error) {
+	actor, err := withTalk(ctx)
+	if err != nil {
+		return store.TalkOp{}, err
+	}
+	if err := t.allowMessage(actor.Account.ID); err != nil {
+		return store.TalkOp{}, err
+	}
+	if err := kizuna.CheckClientMsgID(in.ClientMsgID); err != nil {
+		return store.TalkOp{}, err
+	}
+	if err := kizuna.CheckMessageBody(in.Body); err != nil {
+		return store.TalkOp{}, err
+	}
+	e, err := t.roomOf(ctx, actor.Account, roomID)
+	if err != nil {
+		return store.TalkOp{}, err
+	}
+	if in.ReplyTo < 0 {
+		return store.TalkOp{}, kizuna.Errorf(kizuna.ErrInvalid, "invalid_reply_to", "reply_to must be the seq of a message in the same room.")
+	}
+	mentions, err := checkMentions(e, in.Mentions)
+	if err != nil {
+		return store.TalkOp{}, err
+	}
+	if err := t.talkCheck(ctx, actor.Account, e.others(actor.Account.ID), e.room.Kind == kizuna.RoomDirect); err != nil {
+		return store.TalkOp{}, err
+	}
+	m := &kizuna.Message{ID: kizuna.NewID(), RoomID: roomID, SenderID: actor.Account.ID, ClientMsgID: in.ClientMsgID,
+		Body: in.Body, ReplyTo: in.ReplyTo, Mentions: mentions}
+	return store.TalkOp{Kind: store.OpSend, ActorID: actor.Account.ID, RoomID: roomID, Message: m}, nil
 }
 
 func checkMentions(e *roomEntry, ids []string) ([]string, error) {
@@ -892,18 +957,35 @@ func (t *TalkService) Delete(ctx context.Context, roomID string, seq int64) erro
 // MarkRead moves the actor's read position forward (never back). Errors:
 // not_found; invalid "invalid_seq".
 func (t *TalkService) MarkRead(ctx context.Context, roomID string, seq int64) error {
-	actor, err := withTalk(ctx)
+	op, err := t.readOp(ctx, roomID, seq)
 	if err != nil {
 		return err
 	}
-	if seq < 0 {
-		return kizuna.Errorf(kizuna.ErrInvalid, "invalid_seq", "seq must be a message's sequence number.")
-	}
-	if _, err := t.roomOf(ctx, actor.Account, roomID); err != nil {
+	_, err = t.submit(ctx, op)
+	return err
+}
+
+// MarkReadAsync is MarkRead without waiting for the commit; see SendAsync.
+func (t *TalkService) MarkReadAsync(ctx context.Context, roomID string, seq int64, done func(error)) error {
+	op, err := t.readOp(ctx, roomID, seq)
+	if err != nil {
 		return err
 	}
-	_, err = t.submit(ctx, store.TalkOp{Kind: store.OpRead, ActorID: actor.Account.ID, RoomID: roomID, Seq: seq})
-	return err
+	return t.submitAsync(ctx, op, func(_ store.TalkResult, err error) { done(err) })
+}
+
+func (t *TalkService) readOp(ctx context.Context, roomID string, seq int64) (store.TalkOp, error) {
+	actor, err := withTalk(ctx)
+	if err != nil {
+		return store.TalkOp{}, err
+	}
+	if seq < 0 {
+		return store.TalkOp{}, kizuna.Errorf(kizuna.ErrInvalid, "invalid_seq", "seq must be a message's sequence number.")
+	}
+	if _, err := t.roomOf(ctx, actor.Account, roomID); err != nil {
+		return store.TalkOp{}, err
+	}
+	return store.TalkOp{Kind: store.OpRead, ActorID: actor.Account.ID, RoomID: roomID, Seq: seq}, nil
 }
 
 // History is a page of a room's messages in ascending seq order.
