@@ -101,18 +101,41 @@ type accountsFrame struct {
 	Accounts []string `json:"accounts"`
 }
 
-// stream is one WebSocket connection of a client.
+// maxPending bounds the sends and reads of one connection that wait for
+// their commit. A client past it gets too_many_pending for the frame and
+// keeps its connection: it is waiting on the database, not misbehaving.
+const maxPending = 64
+
+// maxReplies bounds the answers waiting to be written; a client that
+// keeps sending frames without reading the answers is cut off.
+const maxReplies = 4 * maxPending
+
+// stream is one WebSocket connection of a client. It costs one goroutine
+// while idle, the reader. The writer runs only while something waits to be
+// written (see kick), the heartbeat is a timer, and shutdown a callback.
 type stream struct {
 	s     *Server
 	conn  *websocket.Conn
+	sock  *socketWriter
 	token string
+	sub   *hub.Subscription
 
-	mu     sync.Mutex
-	actors map[string]*kizuna.Actor // held accounts by ID
+	// ctx ends with the stream; it carries the request's values.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	release func() // the connection's place (see OpenStream)
 
-	sub     *hub.Subscription
-	out     chan []byte // replies from the reader: acks, errors
-	lastPos int64
+	mu        sync.Mutex
+	actors    map[string]*kizuna.Actor // held accounts by ID
+	replies   []any                    // answers to write, in order
+	pending   int                      // sends and reads waiting for their commit
+	writing   bool                     // a writer runs, or start still writes
+	dirty     bool                     // something arrived while the writer ran
+	ended     bool
+	heartbeat *time.Timer
+	noShut    func() bool // unregisters the shutdown callback
+
+	lastPos int64 // the last event position written; only the writer touches it
 }
 
 func isWebSocket(r *http.Request) bool {
@@ -142,9 +165,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	loopStarted := false
+	started := false
 	defer func() {
-		if !loopStarted {
+		if !started {
 			release()
 		}
 	}()
@@ -152,7 +175,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if token == "" {
 		token = r.URL.Query().Get("access_token")
 	}
-	conn, err := websocket.Accept(w, r, nil)
+	sb := &smallBuffers{ResponseWriter: w}
+	conn, err := websocket.Accept(sb, r, nil)
 	if err != nil {
 		return nil // Accept has answered the client
 	}
@@ -160,33 +184,36 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		rec.status = http.StatusSwitchingProtocols
 	}
 	conn.SetReadLimit(MaxFrameBytes)
-	st := &stream{s: s, conn: conn, token: token, actors: map[string]*kizuna.Actor{}, out: make(chan []byte, 64)}
-	for _, a := range actors {
-		st.actors[a.Account.ID] = a
-	}
 	// The request's context ends when the handler returns; the stream
 	// lives on its own until either side closes.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	if !st.start(ctx, resume, after) {
+	st := &stream{s: s, conn: conn, sock: sb.sock, token: token, ctx: ctx, cancel: cancel, release: release,
+		actors: map[string]*kizuna.Actor{}, writing: true}
+	for _, a := range actors {
+		st.actors[a.Account.ID] = a
+	}
+	if !st.start(resume, after) {
 		cancel()
-		st.conn.CloseNow()
+		conn.CloseNow()
 		if st.sub != nil {
 			st.sub.Close()
 		}
 		return nil
 	}
-	// The connection's life goes on in a goroutine of its own, and this
-	// one ends: the queries above grew its stack, which an idle
-	// connection would otherwise keep for hours (most of the memory of an
-	// idle connection).
-	loopStarted = true
-	go func() {
-		defer release()
-		defer cancel()
-		defer st.conn.CloseNow()
-		defer st.sub.Close()
-		st.loop(ctx)
-	}()
+	started = true
+	st.mu.Lock()
+	st.heartbeat = time.AfterFunc(heartbeat, st.beat)
+	st.noShut = context.AfterFunc(s.closing, func() {
+		conn.Close(websocket.StatusGoingAway, "server shutting down: reconnect with after=last position seen")
+	})
+	st.mu.Unlock()
+	// The reader runs on a fresh goroutine and this one ends: the queries
+	// above grew its stack, which an idle connection would otherwise keep
+	// for hours.
+	go st.readLoop()
+	// Events that arrived during the catch-up, then the writer starts on
+	// demand.
+	st.flush()
 	return nil
 }
 
@@ -201,23 +228,41 @@ func (st *stream) accountIDs() []string {
 	return ids
 }
 
-func (st *stream) write(ctx context.Context, frame []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, writeWait)
-	defer cancel()
-	return st.conn.Write(ctx, websocket.MessageText, frame)
-}
-
 // maxMessageBytes bounds one WebSocket message of several frames.
 const maxMessageBytes = 32 << 10
 
+// sendEvery bounds what the socket writer gathers before writing it out
+// (a long catch-up goes out in pieces).
+const sendEvery = 64 << 10
+
 // writeFrames sends frames, several per WebSocket message (separated by
-// newlines) when they queue up: under load a connection then costs one
-// write per batch rather than one per event.
-func (st *stream) writeFrames(ctx context.Context, frames [][]byte) error {
-	var buf []byte
+// newlines), all in one write to the socket when they fit: under load a
+// connection costs one system call per batch rather than one per event.
+// Only the writer (or start, before it) calls it.
+func (st *stream) writeFrames(frames [][]byte) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	bp := batchBuffers.Get().(*[]byte)
+	defer batchBuffers.Put(bp)
+	st.sock.gather()
+	write := func(msg []byte) error {
+		if err := st.conn.Write(context.Background(), websocket.MessageText, msg); err != nil {
+			return err
+		}
+		if st.sock.gathered() >= sendEvery {
+			if err := st.sock.send(); err != nil {
+				return err
+			}
+			st.sock.gather()
+		}
+		return nil
+	}
+	buf := (*bp)[:0]
 	for _, f := range frames {
 		if len(buf) > 0 && len(buf)+1+len(f) > maxMessageBytes {
-			if err := st.write(ctx, buf); err != nil {
+			if err := write(buf); err != nil {
+				st.sock.send()
 				return err
 			}
 			buf = buf[:0]
@@ -227,157 +272,200 @@ func (st *stream) writeFrames(ctx context.Context, frames [][]byte) error {
 		}
 		buf = append(buf, f...)
 	}
-	if len(buf) == 0 {
-		return nil
+	err := write(buf)
+	if cap(buf) <= maxPooledBatch {
+		*bp = buf[:0]
 	}
-	return st.write(ctx, buf)
+	if serr := st.sock.send(); err == nil {
+		err = serr
+	}
+	return err
 }
 
-func (st *stream) writeJSON(ctx context.Context, v any) error {
+func (st *stream) writeJSON(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return st.write(ctx, b)
+	return st.writeFrames([][]byte{b})
 }
 
 // start subscribes first and catches up second, so that nothing
 // committed in between is lost; live events at or before the caught-up
-// position are then skipped by loop, so nothing arrives twice. It reports
-// whether the stream goes on.
-func (st *stream) start(ctx context.Context, resume bool, after int64) bool {
+// position are then skipped by the writer, so nothing arrives twice. It
+// reports whether the stream goes on.
+func (st *stream) start(resume bool, after int64) bool {
 	ids := st.accountIDs()
 	st.sub = st.s.svc.Talk.Subscribe(ids)
+	st.sub.OnReady(st.kick) // kicks only mark the stream dirty until start ends
 
 	hello := helloFrame{Type: "hello", Accounts: ids, Resumed: resume}
 	var catchup *service.Catchup
 	var err error
 	if resume {
-		catchup, err = st.s.svc.Talk.Catchup(ctx, after, ids)
+		catchup, err = st.s.svc.Talk.Catchup(st.ctx, after, ids)
 	} else {
-		catchup, err = st.s.svc.Talk.Catchup(ctx, 0, nil)
+		catchup, err = st.s.svc.Talk.Catchup(st.ctx, 0, nil)
 		if err == nil {
 			catchup.Frames, catchup.Reset, catchup.ResetAll = nil, nil, false
 		}
 	}
 	if err != nil {
 		e := kizuna.AsError(err)
-		st.writeJSON(ctx, frameError("", e.Code, e.Message))
+		st.writeJSON(frameError("", e.Code, e.Message))
 		st.conn.Close(CloseBadResume, e.Code)
 		return false
 	}
 	hello.Pos, hello.ResetAll = catchup.Pos, catchup.ResetAll
 	st.lastPos = catchup.Pos
-	if err := st.writeJSON(ctx, hello); err != nil {
+	b, err := json.Marshal(hello)
+	if err != nil {
 		return false
 	}
+	frames := [][]byte{b}
 	for _, room := range catchup.Reset {
-		if err := st.writeJSON(ctx, roomResetFrame{Type: "room.reset", RoomID: room, Pos: catchup.Pos}); err != nil {
+		b, err := json.Marshal(roomResetFrame{Type: "room.reset", RoomID: room, Pos: catchup.Pos})
+		if err != nil {
 			return false
 		}
+		frames = append(frames, b)
 	}
-	return st.writeFrames(ctx, catchup.Frames) == nil
+	return st.writeFrames(append(frames, catchup.Frames...)) == nil
 }
 
-// loop writes live events and replies until either side closes.
-func (st *stream) loop(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var frames [][]byte
-	go st.readLoop(ctx, cancel)
-	ticker := time.NewTicker(heartbeat)
-	defer ticker.Stop()
-	beating := make(chan struct{}, 1) // one beat at a time
+// kick makes sure a writer runs: it starts one unless one is running,
+// which then goes round again. Called when events start waiting (from the
+// publisher, under the subscription's lock) and when an answer is queued.
+func (st *stream) kick() {
+	st.mu.Lock()
+	if st.writing || st.ended {
+		st.dirty = true
+		st.mu.Unlock()
+		return
+	}
+	st.writing = true
+	st.mu.Unlock()
+	go st.flush()
+}
 
+// flush writes what waits, events before answers (an ack follows its
+// message's event: the event was published before the ack was queued),
+// until nothing is left; then the stream has no writer until kicked.
+func (st *stream) flush() {
+	var frames [][]byte
 	for {
+		st.mu.Lock()
+		replies := st.replies
+		st.replies = nil
+		st.dirty = false
+		ended := st.ended
+		st.mu.Unlock()
+		if ended {
+			return // writing stays set: no writer starts again
+		}
 		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			select {
-			case beating <- struct{}{}:
-				go func() { st.beat(ctx, cancel); <-beating }()
-			default:
-			}
-		case <-st.s.closing:
-			st.conn.Close(websocket.StatusGoingAway, "server shutting down: reconnect with after=last position seen")
-			return
 		case <-st.sub.Lagged():
 			st.conn.Close(CloseTooSlow, "too slow: resume with after=last position seen")
 			return
-		case b := <-st.out:
-			// An ack follows its message's event: the event was published
-			// before the ack was queued, so write what waits first (the
-			// select alone would pick either at random).
-			select {
-			case <-st.sub.Ready():
-				if !st.writeEvents(ctx, &frames) {
+		default:
+		}
+		frames = frames[:0]
+		for _, ev := range st.sub.Take() {
+			if ev.Control == service.ControlSessionsChanged {
+				// A sign-out, reissue or removal, on any node: check now.
+				if !st.refreshAccounts() {
+					st.conn.Close(CloseSessionEnded, "session ended: sign in again")
 					return
 				}
-			default:
+				continue
 			}
-			if err := st.write(ctx, b); err != nil {
-				return
+			if ev.Control != "" || (ev.Pos != 0 && ev.Pos <= st.lastPos) {
+				continue
 			}
-		case <-st.sub.Ready():
-			if !st.writeEvents(ctx, &frames) {
-				return
+			if ev.Pos != 0 {
+				st.lastPos = ev.Pos
 			}
+			frames = append(frames, ev.Frame)
 		}
+		for _, r := range replies {
+			b, err := json.Marshal(r)
+			if err != nil {
+				st.s.log.Error("stream reply", "err", err)
+				continue
+			}
+			frames = append(frames, b)
+		}
+		if len(frames) > 0 {
+			if err := st.writeFrames(frames); err != nil {
+				st.conn.CloseNow()
+				return
+			}
+			continue
+		}
+		st.mu.Lock()
+		if !st.dirty {
+			st.writing = false
+			st.mu.Unlock()
+			return
+		}
+		st.mu.Unlock()
 	}
 }
 
-// writeEvents writes the events waiting in the subscription, in one
-// message when they fit; false when the stream must end.
-func (st *stream) writeEvents(ctx context.Context, frames *[][]byte) bool {
-	evs := st.sub.Take()
-	*frames = (*frames)[:0]
-	for _, ev := range evs {
-		if ev.Control == service.ControlSessionsChanged {
-			// A sign-out, reissue or removal, on any node: check now.
-			if !st.refreshAccounts(ctx) {
-				st.conn.Close(CloseSessionEnded, "session ended: sign in again")
-				return false
-			}
-			continue
-		}
-		if ev.Control != "" || (ev.Pos != 0 && ev.Pos <= st.lastPos) {
-			continue
-		}
-		if ev.Pos != 0 {
-			st.lastPos = ev.Pos
-		}
-		*frames = append(*frames, ev.Frame)
+// reply queues an answer for the writer.
+func (st *stream) reply(v any) { st.queue(v, false) }
+
+// queue queues an answer; answered says it ends a pending send or read.
+func (st *stream) queue(v any, answered bool) {
+	st.mu.Lock()
+	if answered {
+		st.pending--
 	}
-	return st.writeFrames(ctx, *frames) == nil
+	if st.ended {
+		st.mu.Unlock()
+		return
+	}
+	if len(st.replies) >= maxReplies {
+		st.mu.Unlock()
+		st.conn.CloseNow() // it does not read what it asked for
+		return
+	}
+	st.replies = append(st.replies, v)
+	st.mu.Unlock()
+	st.kick()
 }
 
 // beat pings the client and re-checks the sessions the stream serves: a
 // revoked session ends the stream, accounts signed in or out on the
-// client change what it carries. It runs on its own goroutine only for
-// the moment of the ping, so an idle connection costs two goroutines.
-func (st *stream) beat(ctx context.Context, cancel context.CancelFunc) {
-	pctx, pcancel := context.WithTimeout(ctx, pingTimeout)
-	err := st.conn.Ping(pctx)
-	pcancel()
+// client change what it carries. It runs on the timer's goroutine, for the
+// moment of the ping.
+func (st *stream) beat() {
+	ctx, cancel := context.WithTimeout(st.ctx, pingTimeout)
+	err := st.conn.Ping(ctx)
+	cancel()
 	if err != nil {
-		cancel()
+		st.conn.CloseNow()
 		return
 	}
-	if !st.refreshAccounts(ctx) {
+	if !st.refreshAccounts() {
 		st.conn.Close(CloseSessionEnded, "session ended: sign in again")
-		cancel()
+		return
 	}
+	st.mu.Lock()
+	if !st.ended {
+		st.heartbeat.Reset(heartbeat)
+	}
+	st.mu.Unlock()
 }
 
 // refreshAccounts reloads the held accounts; false when the stream's own
 // session has ended.
-func (st *stream) refreshAccounts(ctx context.Context) bool {
-	actor, err := st.s.svc.Auth.Authenticate(ctx, st.token)
+func (st *stream) refreshAccounts() bool {
+	actor, err := st.s.svc.Auth.Authenticate(st.ctx, st.token)
 	if err != nil {
 		return !errors.Is(err, kizuna.ErrUnauthorized) // keep going through a database hiccup
 	}
-	actors, err := st.s.svc.Auth.StreamActors(kizuna.WithActor(ctx, actor))
+	actors, err := st.s.svc.Auth.StreamActors(kizuna.WithActor(st.ctx, actor))
 	if err != nil {
 		return !errors.Is(err, kizuna.ErrUnauthorized)
 	}
@@ -396,28 +484,34 @@ func (st *stream) refreshAccounts(ctx context.Context) bool {
 	return true
 }
 
-// reply queues a frame for the writer; a client that does not read its
-// replies is cut off rather than blocking its own reader forever.
-func (st *stream) reply(v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return
-	}
-	select {
-	case st.out <- b:
-	case <-time.After(writeWait):
-		st.conn.CloseNow()
-	}
+// end releases everything the stream holds once its connection is gone.
+// The reader calls it: whoever ends the stream closes the connection,
+// and the reader's next read fails.
+func (st *stream) end() {
+	st.mu.Lock()
+	st.ended = true
+	st.heartbeat.Stop()
+	noShut := st.noShut
+	st.mu.Unlock()
+	noShut()
+	st.cancel()
+	st.sub.Close()
+	st.conn.CloseNow()
+	st.release()
 }
 
-// readLoop handles client frames one at a time, so a client's own
-// messages are stored in the order it sent them. A frame that is not
-// understood is answered with an error frame and the connection stays;
-// one over MaxFrameBytes ends it (the library answers 1009).
-func (st *stream) readLoop(ctx context.Context, cancel context.CancelFunc) {
-	defer cancel()
+// readLoop reads client frames until the connection closes. It never
+// waits for the database to commit (sends and reads are handed over, see
+// handle), so pings are answered and the connection lives through a long
+// write such as a big import. A frame that is not understood is answered
+// with an error frame and the connection stays; one over MaxFrameBytes
+// ends it (the library answers 1009).
+func (st *stream) readLoop() {
+	defer st.end()
 	for {
-		typ, data, err := st.conn.Read(ctx)
+		// No context: the read ends when the connection is closed, and a
+		// context would cost a callback registration per frame.
+		typ, data, err := st.conn.Read(context.Background())
 		if err != nil {
 			return
 		}
@@ -436,57 +530,80 @@ func (st *stream) readLoop(ctx context.Context, cancel context.CancelFunc) {
 			st.reply(frameError("", "invalid_frame", "The frame is not a JSON object this server understands."))
 			continue
 		}
-		st.handle(ctx, f)
+		st.handle(f)
 	}
 }
 
-func (st *stream) handle(ctx context.Context, f clientFrame) {
-	fail := func(err error) {
-		if ctx.Err() != nil {
-			return // the connection is going away; nobody to answer
-		}
-		e := kizuna.AsError(err)
-		if e.Kind == kizuna.ErrInternal {
-			st.s.log.Error("stream frame failed", "type", f.Type, "err", err)
-		}
-		st.reply(frameError(f.Ref, e.Code, e.Message))
+var errTooManyPending = kizuna.Errorf(kizuna.ErrUnavailable, "too_many_pending",
+	"This connection has %d sends and reads waiting to be stored; wait for their acks.", maxPending)
+
+// answer turns the outcome of a frame into its reply.
+func (st *stream) answer(f clientFrame, err error) any {
+	e := kizuna.AsError(err)
+	if e.Kind == kizuna.ErrInternal && st.ctx.Err() == nil {
+		st.s.log.Error("stream frame failed", "type", f.Type, "err", err)
 	}
+	return frameError(f.Ref, e.Code, e.Message)
+}
+
+// handle answers one client frame. Sends and reads are checked now and
+// stored by the talk writer, which answers them when committed: a
+// client's own messages are stored in the order it sent them, and their
+// acks come in that order, but a pong or an error may overtake an ack
+// still waiting for its commit (answers carry the frame's ref).
+func (st *stream) handle(f clientFrame) {
 	switch f.Type {
 	case "ping":
 		st.reply(map[string]string{"type": "pong", "ref": f.Ref})
 		return
 	case "sync":
-		if !st.refreshAccounts(ctx) {
+		if !st.refreshAccounts() {
 			st.conn.Close(CloseSessionEnded, "session ended: sign in again")
 		}
 		return
 	case "send", "read":
 	default:
-		fail(kizuna.Errorf(kizuna.ErrInvalid, "invalid_frame", "Unknown frame type %q.", truncate(f.Type, 40)))
+		st.reply(st.answer(f, kizuna.Errorf(kizuna.ErrInvalid, "invalid_frame", "Unknown frame type %q.", truncate(f.Type, 40))))
 		return
 	}
 	st.mu.Lock()
 	actor := st.actors[f.AccountID]
+	full := st.pending >= maxPending
+	if actor != nil && !full {
+		st.pending++
+	}
 	st.mu.Unlock()
 	if actor == nil {
-		fail(kizuna.Errorf(kizuna.ErrForbidden, "account_not_held", "account_id must be one of the accounts signed in on this connection."))
+		st.reply(st.answer(f, kizuna.Errorf(kizuna.ErrForbidden, "account_not_held", "account_id must be one of the accounts signed in on this connection.")))
 		return
 	}
-	actx := kizuna.WithActor(ctx, actor)
+	if full {
+		st.reply(st.answer(f, errTooManyPending))
+		return
+	}
+	actx := kizuna.WithActor(st.ctx, actor)
+	var err error
 	if f.Type == "read" {
-		if err := st.s.svc.Talk.MarkRead(actx, f.RoomID, f.Seq); err != nil {
-			fail(err)
-			return
-		}
-		st.reply(ackFrame{Type: "ack", Ref: f.Ref})
-		return
+		err = st.s.svc.Talk.MarkReadAsync(actx, f.RoomID, f.Seq, func(err error) {
+			if err != nil {
+				st.queue(st.answer(f, err), true)
+				return
+			}
+			st.queue(ackFrame{Type: "ack", Ref: f.Ref}, true)
+		})
+	} else {
+		in := service.SendInput{ClientMsgID: f.ClientMsgID, Body: f.Body, ReplyTo: f.ReplyTo, Mentions: f.Mentions}
+		err = st.s.svc.Talk.SendAsync(actx, f.RoomID, in, func(m *service.MessageView, dup bool, err error) {
+			if err != nil {
+				st.queue(st.answer(f, err), true)
+				return
+			}
+			st.queue(ackFrame{Type: "ack", Ref: f.Ref, Message: m, Duplicate: dup}, true)
+		})
 	}
-	m, dup, err := st.s.svc.Talk.Send(actx, f.RoomID, service.SendInput{ClientMsgID: f.ClientMsgID, Body: f.Body, ReplyTo: f.ReplyTo, Mentions: f.Mentions})
 	if err != nil {
-		fail(err)
-		return
+		st.queue(st.answer(f, err), true)
 	}
-	st.reply(ackFrame{Type: "ack", Ref: f.Ref, Message: m, Duplicate: dup})
 }
 
 func truncate(s string, n int) string {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kizuna-chat/kizuna"
@@ -33,16 +32,18 @@ type Server struct {
 	paths *http.ServeMux
 	// openAPIDoc is the OpenAPI document, built once from the route table.
 	openAPIDoc []byte
-	// closing is closed when the server shuts down; event streams then
-	// close with "going away" so clients reconnect elsewhere.
-	closing   chan struct{}
-	closeOnce sync.Once
+	// closing ends when the server shuts down; event streams then close
+	// with "going away" so clients reconnect elsewhere. A context rather
+	// than a channel so that a stream registers a callback instead of
+	// keeping a goroutine waiting on it.
+	closing      context.Context
+	closeStreams context.CancelFunc
 	// metrics, when set, records requests and serves /metrics.
 	metrics Metrics
 }
 
 // CloseStreams ends every event stream (on shutdown).
-func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
+func (s *Server) CloseStreams() { s.closeStreams() }
 
 // Auth says who may call a route.
 type Auth int
@@ -71,7 +72,8 @@ type Route struct {
 // New returns a server for the services; publicURL is the address people
 // reach it at (for links it hands out); ready lists what /readyz checks.
 func New(svc *service.Services, log *slog.Logger, publicURL string, ready ...Pinger) *Server {
-	s := &Server{svc: svc, publicURL: strings.TrimSuffix(publicURL, "/"), ready: ready, log: log, mux: http.NewServeMux(), paths: http.NewServeMux(), closing: make(chan struct{})}
+	s := &Server{svc: svc, publicURL: strings.TrimSuffix(publicURL, "/"), ready: ready, log: log, mux: http.NewServeMux(), paths: http.NewServeMux()}
+	s.closing, s.closeStreams = context.WithCancel(context.Background())
 	s.routes = s.routeTable()
 	seen := map[string]bool{}
 	for _, rt := range s.routes {

@@ -41,11 +41,12 @@ type TalkService struct {
 // small enough that the first sender of a batch does not wait long.
 const maxBatch = 512
 
-// queueLimit bounds the writes waiting for the writer. It is large enough
-// that WebSocket readers, which hand sends over without waiting (see
-// SendAsync), do not block while one long transaction (a big import)
-// holds the database: their connections keep answering pings.
-const queueLimit = 16 * maxBatch
+// queueLimit bounds the writes waiting for the writer. WebSocket readers
+// hand sends over without waiting (see SendAsync) and, when the queue is
+// full (one long transaction such as a big import holds the database),
+// are told server_busy rather than made to wait: their connections keep
+// answering pings. Each connection has its own, smaller bound.
+const queueLimit = 64 * maxBatch
 
 type pendingOp struct {
 	op   store.TalkOp
@@ -202,7 +203,18 @@ func (t *TalkService) submit(ctx context.Context, op store.TalkOp) (store.TalkRe
 // writer's goroutine once it is committed and its events published, or
 // refused. Writes queued by one goroutine commit in the order queued.
 func (t *TalkService) submitAsync(ctx context.Context, op store.TalkOp, then func(store.TalkResult, error)) error {
-	return t.enqueue(ctx, &pendingOp{op: op, then: then})
+	t.startOnce.Do(func() { go t.run() })
+	select {
+	case <-t.stop:
+		return errShuttingDown
+	default:
+	}
+	select {
+	case t.queue <- &pendingOp{op: op, then: then}:
+		return nil
+	default:
+		return errBusy
+	}
 }
 
 func (t *TalkService) enqueue(ctx context.Context, p *pendingOp) error {
@@ -216,6 +228,8 @@ func (t *TalkService) enqueue(ctx context.Context, p *pendingOp) error {
 		return ctx.Err()
 	}
 }
+
+var errBusy = kizuna.Errorf(kizuna.ErrUnavailable, "server_busy", "The server has too many writes waiting; try again in a moment.")
 
 var errShuttingDown = kizuna.Errorf(kizuna.ErrUnavailable, "shutting_down", "The server is shutting down; try again in a moment.")
 
@@ -846,9 +860,10 @@ func (t *TalkService) Send(ctx context.Context, roomID string, in SendInput) (*M
 // SendAsync is Send for a caller that must not wait for the commit, such
 // as a WebSocket reader that has to go on reading (pings, further frames)
 // while the database is busy. The checks run now and their error is
-// returned; otherwise done is called once the message is committed and
-// published (or refused by the store), on the writer's goroutine, so it
-// must not block. Sends of one goroutine are stored in the order made.
+// returned (also unavailable "server_busy" when too many writes wait);
+// otherwise done is called once the message is committed and published
+// (or refused by the store), on the writer's goroutine, so it must not
+// block. Sends of one goroutine are stored in the order made.
 func (t *TalkService) SendAsync(ctx context.Context, roomID string, in SendInput, done func(*MessageView, bool, error)) error {
 	op, err := t.sendOp(ctx, roomID, in)
 	if err != nil {
