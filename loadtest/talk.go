@@ -57,6 +57,12 @@ type Report struct {
 
 	ServerBefore *Process `json:"server_before,omitempty"`
 	ServerAfter  *Process `json:"server_after,omitempty"`
+	// GeneratorBefore and GeneratorAfter are the load generator itself,
+	// read at the same moments as the server.
+	GeneratorBefore *Process `json:"generator_before,omitempty"`
+	GeneratorAfter  *Process `json:"generator_after,omitempty"`
+	// CPU is the generator's and the server's CPU time while measuring.
+	CPU *CPU `json:"cpu_while_measuring,omitempty"`
 	// IdleBytesPerConnection is the server's memory growth per open
 	// connection (idle profile).
 	IdleBytesPerConnection float64 `json:"idle_bytes_per_connection,omitempty"`
@@ -116,6 +122,8 @@ type talkRun struct {
 	ack, del, lastDel Latencies
 	errs              Errors
 	timeline          atomic.Pointer[Timeline]
+	cpu               cpuMeter
+	cpuUsed           *CPU
 
 	runCtx      context.Context
 	stop        context.CancelFunc
@@ -189,6 +197,8 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 			t.rep.ServerBefore = &p
 		}
 	}
+	self := ReadSelf()
+	t.rep.GeneratorBefore = &self
 	t.runCtx, t.stop = context.WithCancel(ctx)
 	for _, c := range clients {
 		t.readers.Add(1)
@@ -339,6 +349,7 @@ func (t *talkRun) send(ctx context.Context, c *talkClient, k int, run, body stri
 // until it is closed too, printing progress every second.
 func (t *talkRun) measure(ctx context.Context, until <-chan struct{}) error {
 	t.timeline.Store(NewTimeline())
+	t.cpu = startCPU(t.o.PID)
 	t.measuring.Store(true)
 	t.start = time.Now()
 	tick := time.NewTicker(time.Second)
@@ -362,6 +373,7 @@ func (t *talkRun) measure(ctx context.Context, until <-chan struct{}) error {
 	}
 	t.measuring.Store(false)
 	t.elapsed = time.Since(t.start)
+	t.cpuUsed = t.cpu.stop(t.delivered.Load())
 	return nil
 }
 
@@ -393,6 +405,9 @@ func (t *talkRun) finish() *Report {
 			rep.ServerAfter = &p
 		}
 	}
+	self := ReadSelf()
+	rep.GeneratorAfter = &self
+	rep.CPU = t.cpuUsed
 	return rep
 }
 
@@ -481,6 +496,10 @@ func (r *Report) Text() string {
 		fmt.Fprintf(&b, "  server: RSS %.0f MiB (peak %.0f MiB), CPU %.1fs during the run\n",
 			r.ServerAfter.RSSMiB, r.ServerAfter.PeakRSSMiB, r.ServerAfter.CPUSeconds-r.ServerBefore.CPUSeconds)
 	}
+	b.WriteString(r.generatorText())
+	if r.CPU != nil {
+		b.WriteString(r.CPU.text("deliveries"))
+	}
 	if r.IdleBytesPerConnection > 0 {
 		fmt.Fprintf(&b, "  server memory per idle connection: %.1f KiB\n", r.IdleBytesPerConnection/1024)
 	}
@@ -501,6 +520,16 @@ func (r *Report) Text() string {
 		fmt.Fprintf(&b, "  errors %v\n", s.Errors)
 	}
 	return b.String()
+}
+
+// generatorText is the generator's line beside the server's, when it was
+// read.
+func (r *Report) generatorText() string {
+	if r.GeneratorAfter == nil || r.GeneratorBefore == nil {
+		return ""
+	}
+	return fmt.Sprintf("  generator: RSS %.0f MiB (peak %.0f MiB), CPU %.1fs during the run\n",
+		r.GeneratorAfter.RSSMiB, r.GeneratorAfter.PeakRSSMiB, r.GeneratorAfter.CPUSeconds-r.GeneratorBefore.CPUSeconds)
 }
 
 func rateText(r float64) string {
