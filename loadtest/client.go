@@ -94,18 +94,3 @@ func (a *API) Dial(ctx context.Context, token string, after int64) (*websocket.C
 	c.SetReadLimit(1 << 20)
 	return c, nil
 }
-
-// frame is the part of a server frame the load test reads.
-type frame struct {
-	Type    string `json:"type"`
-	Pos     int64  `json:"pos"`
-	Kind    string `json:"kind"`
-	Ref     string `json:"ref"`
-	Message *struct {
-		SenderID    string `json:"sender_id"`
-		ClientMsgID string `json:"client_msg_id"`
-	} `json:"message"`
-	Error *struct {
-		Code string `json:"code"`
-	} `json:"error"`
-}

@@ -36,6 +36,8 @@ func runSignIn(ctx context.Context, api *API, fx *Fixture, concurrency int, warm
 			rep.ServerBefore = &p
 		}
 	}
+	self := ReadSelf()
+	rep.GeneratorBefore = &self
 	var (
 		measuring atomic.Bool
 		done      atomic.Int64
@@ -77,6 +79,7 @@ func runSignIn(ctx context.Context, api *API, fx *Fixture, concurrency int, warm
 	progress("warming up for %v", warmup)
 	time.Sleep(warmup)
 	timeline = NewTimeline()
+	cpu := startCPU(pid)
 	measuring.Store(true)
 	start := time.Now()
 	tick := time.NewTicker(time.Second)
@@ -100,6 +103,7 @@ func runSignIn(ctx context.Context, api *API, fx *Fixture, concurrency int, warm
 	tick.Stop()
 	measuring.Store(false)
 	rep.Seconds = time.Since(start).Seconds()
+	rep.CPU = cpu.stop(done.Load())
 	stop()
 	wg.Wait()
 	rep.Accepted = done.Load()
@@ -112,6 +116,8 @@ func runSignIn(ctx context.Context, api *API, fx *Fixture, concurrency int, warm
 			rep.ServerAfter = &p
 		}
 	}
+	self = ReadSelf()
+	rep.GeneratorAfter = &self
 	return rep, nil
 }
 
@@ -124,6 +130,10 @@ func (r *Report) signInText() string {
 	if r.ServerAfter != nil && r.ServerBefore != nil {
 		s += fmt.Sprintf("  server: RSS %.0f MiB (peak %.0f MiB), CPU %.1fs during the run\n",
 			r.ServerAfter.RSSMiB, r.ServerAfter.PeakRSSMiB, r.ServerAfter.CPUSeconds-r.ServerBefore.CPUSeconds)
+	}
+	s += r.generatorText()
+	if r.CPU != nil {
+		s += r.CPU.text("sign-ins")
 	}
 	return s
 }

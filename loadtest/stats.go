@@ -128,3 +128,72 @@ func ReadProcess(pid int) (Process, error) {
 	}
 	return p, nil
 }
+
+// ReadSelf is ReadProcess for the load generator itself. On the server's
+// machine every CPU second it spends is taken from the server, so its
+// cost belongs in the report next to the server's. Its CPU time comes
+// from getrusage where there is one: microseconds rather than /proc's
+// ticks, and on every Unix.
+func ReadSelf() Process {
+	p, _ := ReadProcess(os.Getpid())
+	if cpu, ok := selfCPUSeconds(); ok {
+		p.CPUSeconds = cpu
+	}
+	return p
+}
+
+// CPU is the processor time (user and system) spent while measuring.
+type CPU struct {
+	// Generator is the load generator's own CPU time.
+	Generator float64 `json:"generator_seconds"`
+	// Server is the server's, with its PID on this machine.
+	Server float64 `json:"server_seconds,omitempty"`
+	// GeneratorPer1000 is the generator's CPU time per 1,000 deliveries
+	// (talk profiles) or sign-ins: what it costs does not depend on how
+	// busy the machine was, unlike the throughput.
+	GeneratorPer1000 float64 `json:"generator_seconds_per_1000,omitempty"`
+}
+
+// cpuMeter reads the CPU time of the generator and, with a PID, of the
+// server at the start of a measured window.
+type cpuMeter struct {
+	pid            int
+	generator, srv float64
+}
+
+func startCPU(pid int) cpuMeter {
+	m := cpuMeter{pid: pid, generator: ReadSelf().CPUSeconds}
+	if pid > 0 {
+		if p, err := ReadProcess(pid); err == nil {
+			m.srv = p.CPUSeconds
+		}
+	}
+	return m
+}
+
+// stop ends the window in which n deliveries or sign-ins were counted.
+func (m cpuMeter) stop(n int64) *CPU {
+	c := &CPU{Generator: ReadSelf().CPUSeconds - m.generator}
+	if m.pid > 0 {
+		if p, err := ReadProcess(m.pid); err == nil {
+			c.Server = p.CPUSeconds - m.srv
+		}
+	}
+	if n > 0 {
+		c.GeneratorPer1000 = c.Generator / float64(n) * 1000
+	}
+	return c
+}
+
+// text renders the figures as a table line; what counts n (deliveries,
+// sign-ins) names it.
+func (c *CPU) text(what string) string {
+	s := fmt.Sprintf("  CPU while measuring: generator %.2fs", c.Generator)
+	if c.GeneratorPer1000 > 0 {
+		s += fmt.Sprintf(" (%.1f ms per 1,000 %s)", c.GeneratorPer1000*1000, what)
+	}
+	if c.Server > 0 {
+		s += fmt.Sprintf(", server %.2fs", c.Server)
+	}
+	return s + "\n"
+}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +59,12 @@ type Report struct {
 
 	ServerBefore *Process `json:"server_before,omitempty"`
 	ServerAfter  *Process `json:"server_after,omitempty"`
+	// GeneratorBefore and GeneratorAfter are the load generator itself,
+	// read at the same moments as the server.
+	GeneratorBefore *Process `json:"generator_before,omitempty"`
+	GeneratorAfter  *Process `json:"generator_after,omitempty"`
+	// CPU is the generator's and the server's CPU time while measuring.
+	CPU *CPU `json:"cpu_while_measuring,omitempty"`
 	// IdleBytesPerConnection is the server's memory growth per open
 	// connection (idle profile).
 	IdleBytesPerConnection float64 `json:"idle_bytes_per_connection,omitempty"`
@@ -70,9 +78,19 @@ type Report struct {
 	SignIn *Report `json:"signin,omitempty"`
 }
 
+// sent is a message sent while measuring whose deliveries are awaited.
 type sent struct {
 	at      time.Time
-	pending atomic.Int32 // recipients still to hear of it
+	pending int32 // recipients still to hear of it
+}
+
+// inFlight is one sender's measured messages by sequence number. It is
+// kept per sender, so the readers of different rooms do not contend for
+// it, and keyed by number, so a delivery finds its message without
+// building a string.
+type inFlight struct {
+	mu sync.Mutex
+	m  map[int64]sent
 }
 
 type talkClient struct {
@@ -80,7 +98,12 @@ type talkClient struct {
 	conn    *websocket.Conn
 	room    string
 	members int
-	acks    chan frame
+	// acks carries the answers to the client's sends: "" for an ack, the
+	// code of an error otherwise.
+	acks chan string
+	// buf holds the last message read; its storage is reused for the
+	// next.
+	buf []byte
 }
 
 // RunTalk runs the talk profile with fx's accounts. With several APIs
@@ -108,7 +131,8 @@ type talkRun struct {
 	rep      *Report
 	progress func(string, ...any)
 
-	inFlight          sync.Map // client_msg_id → *sent, for messages sent while measuring
+	inFlight          []inFlight // by sender
+	cidPrefix         []byte     // client_msg_ids are run-sender-seq: "run-"
 	measuring         atomic.Bool
 	accepted          atomic.Int64
 	delivered         atomic.Int64
@@ -116,6 +140,8 @@ type talkRun struct {
 	ack, del, lastDel Latencies
 	errs              Errors
 	timeline          atomic.Pointer[Timeline]
+	cpu               cpuMeter
+	cpuUsed           *CPU
 
 	runCtx      context.Context
 	stop        context.CancelFunc
@@ -147,7 +173,7 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 	t.timeline.Store(NewTimeline())
 	clients := make([]*talkClient, n)
 	for i := range clients {
-		clients[i] = &talkClient{acct: fx.Accounts[i], members: o.RoomSize, acks: make(chan frame, 4)}
+		clients[i] = &talkClient{acct: fx.Accounts[i], members: o.RoomSize, acks: make(chan string, 4)}
 	}
 	t.clients = clients
 	progress("creating %d rooms of %d", n/o.RoomSize, o.RoomSize)
@@ -189,6 +215,8 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 			t.rep.ServerBefore = &p
 		}
 	}
+	self := ReadSelf()
+	t.rep.GeneratorBefore = &self
 	t.runCtx, t.stop = context.WithCancel(ctx)
 	for _, c := range clients {
 		t.readers.Add(1)
@@ -196,6 +224,10 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 	}
 
 	body := strings.Repeat("x", o.BodyBytes)
+	t.inFlight = make([]inFlight, o.Senders)
+	for k := range t.inFlight {
+		t.inFlight[k].m = map[int64]sent{}
+	}
 	perSender := time.Duration(0)
 	if o.Rate > 0 {
 		perSender = time.Duration(float64(time.Second) * float64(o.Senders) / o.Rate)
@@ -204,11 +236,11 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 	t.stopSending = stopSending
 	// Senders are spread over the rooms: every room gets its share.
 	stride := max(1, n/o.Senders)
-	run := randomHex(3) // client_msg_ids are new on every run
+	t.cidPrefix = []byte(randomHex(3) + "-") // client_msg_ids are new on every run
 	for k := range o.Senders {
 		c := clients[(k*stride)%n]
 		t.senders.Add(1)
-		go t.send(sendCtx, c, k, run, body, perSender)
+		go t.send(sendCtx, c, k, body, perSender)
 	}
 
 	progress("warming up for %v", o.Warmup)
@@ -226,40 +258,40 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 func (t *talkRun) read(c *talkClient) {
 	defer t.readers.Done()
 	for {
-		_, msg, err := c.conn.Read(t.runCtx)
+		// No context: the library registers a context's cancellation on
+		// every read of a frame, a good share of the generator's CPU.
+		// Closing the socket is what ends the read (close).
+		_, r, err := c.conn.Reader(context.Background())
+		if err == nil {
+			c.buf, err = readMessage(r, c.buf)
+		}
 		if err != nil {
 			if t.runCtx.Err() == nil {
 				t.disconnects.Add(1)
 			}
 			return
 		}
-		for _, b := range bytes.Split(msg, []byte{'\n'}) {
-			// Message events are most of the traffic: read the two
-			// fields needed without decoding the frame, so that the
-			// generator leaves the CPU to the server it measures.
-			if bytes.HasPrefix(b, eventPrefix) {
-				if !bytes.Contains(b, createdKind) || stringField(b, senderKey) == c.acct.ID {
-					continue
+		// Under load the server sends several frames per message, one a
+		// line.
+		for msg := c.buf; len(msg) > 0; {
+			line := msg
+			if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+				line, msg = msg[:i], msg[i+1:]
+			} else {
+				msg = nil
+			}
+			switch f := parseFrame(line); f.kind {
+			case frameMessage:
+				if string(f.senderID) != c.acct.ID {
+					t.delivery(f.clientMsg)
 				}
-				t.delivery(stringField(b, clientMsgKey))
-				continue
-			}
-			var f frame
-			if json.Unmarshal(b, &f) != nil {
-				t.errs.Add("unreadable_frame")
-				continue
-			}
-			switch f.Type {
-			case "ack", "error":
+			case frameAck, frameError:
 				select {
-				case c.acks <- f:
+				case c.acks <- f.code:
 				default:
 				}
-			case "event":
-				if f.Kind != "message.created" || f.Message == nil || f.Message.SenderID == c.acct.ID {
-					continue
-				}
-				t.delivery(f.Message.ClientMsgID)
+			case frameUnreadable:
+				t.errs.Add("unreadable_frame")
 			}
 		}
 	}
@@ -267,67 +299,134 @@ func (t *talkRun) read(c *talkClient) {
 
 // delivery counts one recipient's copy of message cid, if it was sent
 // while measuring.
-func (t *talkRun) delivery(cid string) {
-	v, ok := t.inFlight.Load(cid)
+func (t *talkRun) delivery(cid []byte) {
+	k, seq, ok := t.parseClientMsgID(cid)
 	if !ok {
 		return
 	}
-	s := v.(*sent)
+	fl := &t.inFlight[k]
+	fl.mu.Lock()
+	s, ok := fl.m[seq]
+	if ok {
+		s.pending--
+		if s.pending == 0 {
+			delete(fl.m, seq)
+		} else {
+			fl.m[seq] = s
+		}
+	}
+	fl.mu.Unlock()
+	if !ok {
+		return
+	}
 	lat := time.Since(s.at)
 	t.del.Add(lat)
 	t.timeline.Load().Add(lat)
 	t.delivered.Add(1)
-	if s.pending.Add(-1) == 0 {
+	if s.pending == 0 {
 		t.lastDel.Add(lat)
-		t.inFlight.Delete(cid)
 	}
+}
+
+// parseClientMsgID reads the sender and sequence number of one of this
+// run's client_msg_ids (run-sender-seq).
+func (t *talkRun) parseClientMsgID(cid []byte) (k int, seq int64, ok bool) {
+	rest, ok := bytes.CutPrefix(cid, t.cidPrefix)
+	if !ok {
+		return 0, 0, false
+	}
+	i := bytes.IndexByte(rest, '-')
+	if i < 0 {
+		return 0, 0, false
+	}
+	sender, ok1 := parseDecimal(rest[:i])
+	seq, ok2 := parseDecimal(rest[i+1:])
+	if !ok1 || !ok2 || sender >= int64(len(t.inFlight)) {
+		return 0, 0, false
+	}
+	return int(sender), seq, true
+}
+
+// parseDecimal reads a non-negative decimal of up to 18 digits.
+func parseDecimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // send is one sender: at its share of the rate, or as fast as its acks
 // come back.
-func (t *talkRun) send(ctx context.Context, c *talkClient, k int, run, body string, perSender time.Duration) {
+func (t *talkRun) send(ctx context.Context, c *talkClient, k int, body string, perSender time.Duration) {
 	defer t.senders.Done()
+	fl := &t.inFlight[k]
+	// The frame is the same but for its client_msg_id (also its ref):
+	// everything before that is encoded once, and the buffer is reused.
+	head, _ := json.Marshal(map[string]string{"type": "send", "account_id": c.acct.ID, "room_id": c.room, "body": body})
+	head = append(head[:len(head)-1], `,"ref":"`...)
+	frame := slices.Clip(head)
+	// One timer per sender, for the pace and the ack's deadline, rather
+	// than one made for every send.
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	next := time.Now().Add(time.Duration(rand.Int64N(int64(max(perSender, time.Millisecond)))))
-	for seq := 0; ctx.Err() == nil; seq++ {
+	for seq := int64(0); ctx.Err() == nil; seq++ {
 		if perSender > 0 {
 			if wait := time.Until(next); wait > 0 {
+				timer.Reset(wait)
 				select {
-				case <-time.After(wait):
+				case <-timer.C:
 				case <-ctx.Done():
 					return
 				}
 			}
 			next = next.Add(perSender)
 		}
-		cid := fmt.Sprintf("%s-%d-%d", run, k, seq)
-		s := &sent{at: time.Now()}
-		s.pending.Store(int32(c.members - 1))
+		frame = append(frame[:len(head)], t.cidPrefix...)
+		frame = strconv.AppendInt(frame, int64(k), 10)
+		frame = append(frame, '-')
+		frame = strconv.AppendInt(frame, seq, 10)
+		cid := frame[len(head):]
+		frame = append(frame, `","client_msg_id":"`...)
+		frame = append(frame, cid...)
+		frame = append(frame, `"}`...)
+
+		at := time.Now()
 		measured := t.measuring.Load()
 		if measured {
-			t.inFlight.Store(cid, s)
+			// Stored before the write: a delivery may come back before
+			// the write returns.
+			fl.mu.Lock()
+			fl.m[seq] = sent{at: at, pending: int32(c.members - 1)}
+			fl.mu.Unlock()
 		}
-		b, _ := json.Marshal(map[string]any{"type": "send", "ref": cid, "account_id": c.acct.ID, "room_id": c.room, "client_msg_id": cid, "body": body})
-		// The write gets the run's context: cancelling a write midway
-		// closes the WebSocket, and stopping the senders must not.
-		if err := c.conn.Write(t.runCtx, websocket.MessageText, b); err != nil {
+		// No context here either (see read); a write cancelled midway
+		// would close the WebSocket, and stopping the senders must not.
+		if err := c.conn.Write(context.Background(), websocket.MessageText, frame); err != nil {
 			return
 		}
+		timer.Reset(10 * time.Second)
 		select {
-		case f := <-c.acks:
-			if f.Type == "error" {
-				code := "unknown"
-				if f.Error != nil {
-					code = f.Error.Code
-				}
+		case code := <-c.acks:
+			if code != "" {
 				t.errs.Add(code)
-				t.inFlight.Delete(cid)
+				fl.mu.Lock()
+				delete(fl.m, seq)
+				fl.mu.Unlock()
 				continue
 			}
 			if measured {
-				t.ack.Add(time.Since(s.at))
+				t.ack.Add(time.Since(at))
 				t.accepted.Add(1)
 			}
-		case <-time.After(10 * time.Second):
+		case <-timer.C:
 			t.errs.Add("ack_timeout")
 		case <-ctx.Done():
 			return
@@ -339,6 +438,7 @@ func (t *talkRun) send(ctx context.Context, c *talkClient, k int, run, body stri
 // until it is closed too, printing progress every second.
 func (t *talkRun) measure(ctx context.Context, until <-chan struct{}) error {
 	t.timeline.Store(NewTimeline())
+	t.cpu = startCPU(t.o.PID)
 	t.measuring.Store(true)
 	t.start = time.Now()
 	tick := time.NewTicker(time.Second)
@@ -362,6 +462,7 @@ func (t *talkRun) measure(ctx context.Context, until <-chan struct{}) error {
 	}
 	t.measuring.Store(false)
 	t.elapsed = time.Since(t.start)
+	t.cpuUsed = t.cpu.stop(t.delivered.Load())
 	return nil
 }
 
@@ -374,8 +475,7 @@ func (t *talkRun) finish() *Report {
 	for time.Now().Before(deadline) && t.delivered.Load() < t.accepted.Load()*int64(t.o.RoomSize-1) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.stop()
-	t.readers.Wait()
+	t.close()
 
 	rep := t.rep
 	rep.Seconds = t.elapsed.Seconds()
@@ -393,44 +493,27 @@ func (t *talkRun) finish() *Report {
 			rep.ServerAfter = &p
 		}
 	}
+	self := ReadSelf()
+	rep.GeneratorAfter = &self
+	rep.CPU = t.cpuUsed
 	return rep
 }
 
-// close stops everything and closes the sockets.
+// close stops everything and closes the sockets. Reads and writes run
+// without a context (see read), so closing a socket is what ends them:
+// the sockets close before the senders and readers are waited for.
 func (t *talkRun) close() {
 	if t.stop != nil {
 		t.stopSending()
 		t.stop()
-		t.senders.Wait()
-		t.readers.Wait()
 	}
 	for _, c := range t.clients {
 		if c.conn != nil {
 			c.conn.CloseNow()
 		}
 	}
-}
-
-var (
-	eventPrefix  = []byte(`{"type":"event"`)
-	createdKind  = []byte(`"kind":"message.created"`)
-	senderKey    = []byte(`"sender_id":"`)
-	clientMsgKey = []byte(`"client_msg_id":"`)
-)
-
-// stringField returns the value of a string field of a JSON frame whose
-// values hold no escapes (IDs and the generator's own client IDs), or "".
-func stringField(b, key []byte) string {
-	i := bytes.Index(b, key)
-	if i < 0 {
-		return ""
-	}
-	rest := b[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
+	t.senders.Wait()
+	t.readers.Wait()
 }
 
 // parallel runs fn for 0..n-1 with at most width at once and returns the
@@ -481,6 +564,10 @@ func (r *Report) Text() string {
 		fmt.Fprintf(&b, "  server: RSS %.0f MiB (peak %.0f MiB), CPU %.1fs during the run\n",
 			r.ServerAfter.RSSMiB, r.ServerAfter.PeakRSSMiB, r.ServerAfter.CPUSeconds-r.ServerBefore.CPUSeconds)
 	}
+	b.WriteString(r.generatorText())
+	if r.CPU != nil {
+		b.WriteString(r.CPU.text("deliveries"))
+	}
 	if r.IdleBytesPerConnection > 0 {
 		fmt.Fprintf(&b, "  server memory per idle connection: %.1f KiB\n", r.IdleBytesPerConnection/1024)
 	}
@@ -501,6 +588,16 @@ func (r *Report) Text() string {
 		fmt.Fprintf(&b, "  errors %v\n", s.Errors)
 	}
 	return b.String()
+}
+
+// generatorText is the generator's line beside the server's, when it was
+// read.
+func (r *Report) generatorText() string {
+	if r.GeneratorAfter == nil || r.GeneratorBefore == nil {
+		return ""
+	}
+	return fmt.Sprintf("  generator: RSS %.0f MiB (peak %.0f MiB), CPU %.1fs during the run\n",
+		r.GeneratorAfter.RSSMiB, r.GeneratorAfter.PeakRSSMiB, r.GeneratorAfter.CPUSeconds-r.GeneratorBefore.CPUSeconds)
 }
 
 func rateText(r float64) string {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&a.Renames, "renames", 5, "admin and mixed profiles: domain renames timed")
 	fs.IntVar(&a.Searches, "searches", 2000, "admin and mixed profiles: directory searches timed")
 	fs.IntVar(&a.SearchConcurrency, "search-concurrency", 1, "admin and mixed profiles: directory searches at once")
+	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the load generator, from the prepared accounts to the report, to this file (on the server's machine the generator's CPU is taken from the server)")
 	strict := fs.Bool("strict", false, "exit non-zero on any error, disconnect or lost delivery (for CI)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -64,6 +66,19 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	fx, err := loadtest.Prepare(ctx, api, s, progress)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		// Stopped before the report is written, not deferred only: the
+		// profile is then complete however the run ends.
+		defer pprof.StopCPUProfile()
 	}
 	var rep *loadtest.Report
 	switch *profile {
@@ -101,6 +116,9 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 		rep, err = loadtest.RunIdle(ctx, api, fx, *conns, t.PID, progress)
 	default:
 		return fmt.Errorf("unknown profile %q: use talk, hot-room, announcement, signin, admin, mixed or idle", *profile)
+	}
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
 	}
 	if err != nil {
 		return err
