@@ -153,5 +153,6 @@ func BenchmarkMoveMembers100k(b *testing.B)     { storetest.BenchMoveMembers(b, 
 func BenchmarkSendBatch1(b *testing.B)          { storetest.BenchSendBatch(b, benchStore(b), 1) }
 func BenchmarkSendBatch100(b *testing.B)        { storetest.BenchSendBatch(b, benchStore(b), 100) }
 func BenchmarkSendBatch500(b *testing.B)        { storetest.BenchSendBatch(b, benchStore(b), 500) }
+func BenchmarkSendBatchMixed(b *testing.B)      { storetest.BenchSendBatchMixed(b, benchStore(b)) }
 func BenchmarkDirectorySearch1M(b *testing.B)   { storetest.BenchDirectorySearch(b, benchStore(b)) }
 func BenchmarkBoardList200Groups(b *testing.B)  { storetest.BenchBoardList(b, benchStore(b)) }
