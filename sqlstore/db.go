@@ -63,6 +63,9 @@ type DB struct {
 	// stmts keeps the talk writer's statements prepared across
 	// transactions; nil when the driver caches statements itself.
 	stmts *stmtCache
+	// closers run first on Close: the engine's background work on the
+	// connections (SQLite's checkpointer).
+	closers []func() error
 }
 
 var _ store.Store = (*DB)(nil)
@@ -75,6 +78,12 @@ func New(write, read *sql.DB, d Dialect) *DB {
 	}
 	return db
 }
+
+// OnClose registers fn to run when the store closes, before its
+// connections do (and so before anything fn still uses them for). Engines
+// use it to stop work they run in the background. It is not safe to call
+// concurrently with Close.
+func (db *DB) OnClose(fn func() error) { db.closers = append(db.closers, fn) }
 
 // WriteDB returns the connection pool used for writes (for tools such as
 // backups and integrity checks).
@@ -125,6 +134,10 @@ func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) 
 // Close implements store.Store.
 func (db *DB) Close() error {
 	var errs []error
+	for _, fn := range db.closers {
+		errs = append(errs, fn())
+	}
+	db.closers = nil
 	if db.stmts != nil {
 		errs = append(errs, db.stmts.close())
 	}
