@@ -39,13 +39,16 @@ const (
 func Dialect() sqlstore.Dialect {
 	sub, _ := fs.Sub(migrations, "migrations")
 	return sqlstore.Dialect{
-		Name:                  "postgres",
-		Goose:                 goose.DialectPostgres,
-		Migrations:            sub,
-		DollarParams:          true,
-		IsUniqueViolation:     hasCode(uniqueViolation),
-		IsForeignKeyViolation: hasCode(foreignKeyViolation),
-		IsUnavailable:         unavailable,
+		Name:         "postgres",
+		Goose:        goose.DialectPostgres,
+		Migrations:   sub,
+		DollarParams: true,
+		// pgx's default mode prepares each query text once per
+		// connection and keeps it.
+		DriverCachesStatements: true,
+		IsUniqueViolation:      hasCode(uniqueViolation),
+		IsForeignKeyViolation:  hasCode(foreignKeyViolation),
+		IsUnavailable:          unavailable,
 		IsUnstorableText: func(err error) bool {
 			return hasCode(characterNotInRepertoire)(err) || hasCode(untranslatableCharacter)(err)
 		},

@@ -177,5 +177,6 @@ func BenchmarkListPage(b *testing.B)            { storetest.BenchListPage(b, ben
 func BenchmarkRenameDomain100k(b *testing.B)    { storetest.BenchRenameDomain(b, benchStore(b)) }
 func BenchmarkDeletionPreview100k(b *testing.B) { storetest.BenchDeletionPreview(b, benchStore(b)) }
 func BenchmarkMoveMembers100k(b *testing.B)     { storetest.BenchMoveMembers(b, benchStore(b)) }
+func BenchmarkSendBatchMixed(b *testing.B)      { storetest.BenchSendBatchMixed(b, benchStore(b)) }
 func BenchmarkDirectorySearch1M(b *testing.B)   { storetest.BenchDirectorySearch(b, benchStore(b)) }
 func BenchmarkBoardList200Groups(b *testing.B)  { storetest.BenchBoardList(b, benchStore(b)) }

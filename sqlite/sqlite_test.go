@@ -106,6 +106,67 @@ func TestOptions(t *testing.T) {
 	}
 }
 
+// TestCheckpointer checks that the writer never checkpoints (its commits
+// would pay for it) and that the background checkpointer keeps the WAL
+// bounded under a stream of writes and empties it once they stop.
+func TestCheckpointer(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kizuna.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{CheckpointEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := db.WriteDB()
+	var auto int
+	if err := w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer's wal_autocheckpoint = %d, %v; want 0", auto, err)
+	}
+	if _, err := w.ExecContext(ctx, `CREATE TABLE bulk (b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	walSize := func() int64 {
+		st, err := os.Stat(path + "-wal")
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	// 64 transactions of about 1 MiB: with no checkpoints at all the WAL
+	// would end past 64 MiB.
+	const rounds, mib = 64, 1 << 20
+	var largest int64
+	for range rounds {
+		if _, err := w.ExecContext(ctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 256)
+			INSERT INTO bulk SELECT randomblob(4000) FROM c`); err != nil {
+			t.Fatal(err)
+		}
+		largest = max(largest, walSize())
+	}
+	t.Logf("largest WAL while writing %d MiB: %.1f MiB", rounds, float64(largest)/mib)
+	if largest > rounds*mib/2 {
+		t.Errorf("the WAL grew to %d bytes while %d MiB were written: checkpoints do not keep up", largest, rounds)
+	}
+	// Quiet now: the checkpointer truncates the WAL within a few rounds.
+	deadline := time.Now().Add(5 * time.Second)
+	for walSize() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("WAL still %d bytes 5 s after the last write", walSize())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var n int
+	if err := w.QueryRowContext(ctx, `SELECT COUNT(*) FROM bulk`).Scan(&n); err != nil || n != rounds*256 {
+		t.Fatalf("rows after checkpoints = %d, %v; want %d", n, err, rounds*256)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
 // Benchmarks reuse one database per benchmark across its runs (the testing
 // package calls a benchmark several times with growing b.N), so the
 // 100,000-member fixture is built once; TestMain removes them.
@@ -153,5 +214,6 @@ func BenchmarkMoveMembers100k(b *testing.B)     { storetest.BenchMoveMembers(b, 
 func BenchmarkSendBatch1(b *testing.B)          { storetest.BenchSendBatch(b, benchStore(b), 1) }
 func BenchmarkSendBatch100(b *testing.B)        { storetest.BenchSendBatch(b, benchStore(b), 100) }
 func BenchmarkSendBatch500(b *testing.B)        { storetest.BenchSendBatch(b, benchStore(b), 500) }
+func BenchmarkSendBatchMixed(b *testing.B)      { storetest.BenchSendBatchMixed(b, benchStore(b)) }
 func BenchmarkDirectorySearch1M(b *testing.B)   { storetest.BenchDirectorySearch(b, benchStore(b)) }
 func BenchmarkBoardList200Groups(b *testing.B)  { storetest.BenchBoardList(b, benchStore(b)) }

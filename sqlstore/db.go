@@ -42,6 +42,11 @@ type Dialect struct {
 	// (PostgreSQL: a NUL character or invalid UTF-8) from a failure: it is
 	// the client's input, answered as invalid "invalid_text", not 500.
 	IsUnstorableText func(error) bool
+	// DriverCachesStatements says the driver already prepares each query
+	// text once per connection and keeps it (pgx does, and re-prepares
+	// after a schema change), so the hot write paths send text rather than
+	// keep prepared statements of their own on every pooled connection.
+	DriverCachesStatements bool
 }
 
 // DB is a store on one database. SQLite gets a single writer connection and
@@ -54,14 +59,31 @@ type DB struct {
 
 	mu      sync.Mutex
 	rebound map[string]string
+
+	// stmts keeps the talk writer's statements prepared across
+	// transactions; nil when the driver caches statements itself.
+	stmts *stmtCache
+	// closers run first on Close: the engine's background work on the
+	// connections (SQLite's checkpointer).
+	closers []func() error
 }
 
 var _ store.Store = (*DB)(nil)
 
 // New wraps open connections. read may equal write.
 func New(write, read *sql.DB, d Dialect) *DB {
-	return &DB{write: write, read: read, dialect: d, Now: time.Now, rebound: map[string]string{}}
+	db := &DB{write: write, read: read, dialect: d, Now: time.Now, rebound: map[string]string{}}
+	if !d.DriverCachesStatements {
+		db.stmts = newStmtCache(write)
+	}
+	return db
 }
+
+// OnClose registers fn to run when the store closes, before its
+// connections do (and so before anything fn still uses them for). Engines
+// use it to stop work they run in the background. It is not safe to call
+// concurrently with Close.
+func (db *DB) OnClose(fn func() error) { db.closers = append(db.closers, fn) }
 
 // WriteDB returns the connection pool used for writes (for tools such as
 // backups and integrity checks).
@@ -111,7 +133,15 @@ func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) 
 
 // Close implements store.Store.
 func (db *DB) Close() error {
-	err := db.write.Close()
+	var errs []error
+	for _, fn := range db.closers {
+		errs = append(errs, fn())
+	}
+	db.closers = nil
+	if db.stmts != nil {
+		errs = append(errs, db.stmts.close())
+	}
+	err := errors.Join(append(errs, db.write.Close())...)
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

@@ -82,6 +82,7 @@ var (
 // behind and the rest of the batch still commits.
 func (db *DB) ApplyTalk(ctx context.Context, ops []store.TalkOp) ([]store.TalkResult, error) {
 	var results []store.TalkResult
+	var missed []string
 	err := db.inTx(ctx, func(tx *Tx) error {
 		results = make([]store.TalkResult, len(ops))
 		if db.dialect.Name == "postgres" {
@@ -90,6 +91,7 @@ func (db *DB) ApplyTalk(ctx context.Context, ops []store.TalkOp) ([]store.TalkRe
 			}
 		}
 		w := &talkWriter{tx: tx, stmts: map[string]*sql.Stmt{}}
+		defer func() { missed = w.missed }()
 		defer w.close()
 		for i := 0; i < len(ops); {
 			// Consecutive sends go in bulk; anything else (which may
@@ -117,17 +119,27 @@ func (db *DB) ApplyTalk(ctx context.Context, ops []store.TalkOp) ([]store.TalkRe
 		}
 		return nil
 	})
+	if len(missed) > 0 {
+		// Now that the transaction has let go of the write connection,
+		// keep what it had to prepare for the next ones.
+		db.stmts.prepare(ctx, missed)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return results, nil
 }
 
-// talkWriter runs the ops of one batch, preparing each statement once per
-// transaction: a batch repeats the same few statements hundreds of times.
+// talkWriter runs the ops of one batch. A batch repeats the same few
+// statements hundreds of times, and every batch the same ones again, so
+// each is prepared once per transaction at most, and taken from the
+// store's statement cache when an earlier transaction left it there.
 type talkWriter struct {
 	tx    *Tx
 	stmts map[string]*sql.Stmt
+	// missed lists the queries (in the engine's placeholder style) this
+	// transaction prepared for itself, to be cached after it ends.
+	missed []string
 	// nextPos is the next event position, read once per transaction:
 	// positions are assigned here rather than by the database so that a
 	// batch's events go in with one statement, in order.
@@ -151,13 +163,26 @@ func (w *talkWriter) close() {
 	}
 }
 
+// stmt returns query's statement in this transaction, or nil when the
+// driver caches statements itself and the text is better sent as it is.
 func (w *talkWriter) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	cache := w.tx.db.stmts
+	if cache == nil {
+		return nil, nil
+	}
 	if s, ok := w.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := w.tx.tx.PrepareContext(ctx, w.tx.db.q(query))
-	if err != nil {
-		return nil, err
+	q := w.tx.db.q(query)
+	var s *sql.Stmt
+	if shared := cache.get(q); shared != nil {
+		s = w.tx.tx.StmtContext(ctx, shared)
+	} else {
+		var err error
+		if s, err = w.tx.tx.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
+		w.missed = append(w.missed, q)
 	}
 	w.stmts[query] = s
 	return s, nil
@@ -168,12 +193,15 @@ func (w *talkWriter) exec(ctx context.Context, query string, args ...any) (sql.R
 	if err != nil {
 		return nil, err
 	}
+	if s == nil {
+		return w.tx.exec(ctx, query, args...)
+	}
 	return s.ExecContext(ctx, args...)
 }
 
 func (w *talkWriter) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	s, err := w.stmt(ctx, query)
-	if err != nil {
+	if err != nil || s == nil {
 		// A failed prepare surfaces at Scan through a query that cannot run.
 		return w.tx.queryRow(ctx, query, args...)
 	}
@@ -233,8 +261,9 @@ func (w *talkWriter) message(ctx context.Context, roomID string, seq int64) (*ki
 // sendBatch stores a run of sends with a handful of statements whatever
 // its length: one read of the senders' memberships, one of retried
 // client_msg_ids, one of the rooms' numbers, then one update per room and
-// multi-row inserts of the messages and their events. Refused sends take
-// no number and leave nothing behind.
+// a few multi-row inserts of the messages and their events. Their texts
+// come in a fixed set of sizes, so they stay prepared from one batch to
+// the next. Refused sends take no number and leave nothing behind.
 func (w *talkWriter) sendBatch(ctx context.Context, ops []store.TalkOp, results []store.TalkResult) error {
 	type pair struct{ a, b string }
 	type key struct{ room, sender, client string }
@@ -256,13 +285,17 @@ func (w *talkWriter) sendBatch(ctx context.Context, ops []store.TalkOp, results 
 			rooms = append(rooms, m.RoomID)
 		}
 	}
+	// The lookups pad their key lists to a power of two by repeating the
+	// last key (see padded): a repeated key only finds the same row again.
 	member := map[pair]bool{}
-	for chunk := range slices.Chunk(pairs, 200) {
-		args := make([]any, 0, 2*len(chunk))
+	for chunk := range slices.Chunk(pairs, maxLookup) {
+		n := padded(len(chunk))
+		args := make([]any, 0, 2*n)
 		for _, p := range chunk {
 			args = append(args, p.a, p.b)
 		}
-		err := w.each(ctx, `WITH k (room_id, account_id) AS (VALUES `+rowsOf(len(chunk), 2)+`)
+		args = padRows(args, 2, n)
+		err := w.each(ctx, `WITH k (room_id, account_id) AS (VALUES `+rowsOf(n, 2)+`)
 			SELECT rm.room_id, rm.account_id FROM k JOIN room_members rm ON rm.room_id = k.room_id AND rm.account_id = k.account_id`, args, func(sc scanner) error {
 			var p pair
 			err := sc.Scan(&p.a, &p.b)
@@ -274,12 +307,14 @@ func (w *talkWriter) sendBatch(ctx context.Context, ops []store.TalkOp, results 
 		}
 	}
 	stored := map[key]*kizuna.Message{}
-	for chunk := range slices.Chunk(keys, 200) {
-		args := make([]any, 0, 3*len(chunk))
+	for chunk := range slices.Chunk(keys, maxLookup) {
+		n := padded(len(chunk))
+		args := make([]any, 0, 3*n)
 		for _, k := range chunk {
 			args = append(args, k.room, k.sender, k.client)
 		}
-		err := w.each(ctx, `WITH k (room_id, sender_id, client_msg_id) AS (VALUES `+rowsOf(len(chunk), 3)+`)
+		args = padRows(args, 3, n)
+		err := w.each(ctx, `WITH k (room_id, sender_id, client_msg_id) AS (VALUES `+rowsOf(n, 3)+`)
 			SELECT `+messageCols+` FROM k JOIN messages m ON m.room_id = k.room_id AND m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id`, args, func(sc scanner) error {
 			m, err := scanMessage(sc)
 			if err == nil {
@@ -292,12 +327,14 @@ func (w *talkWriter) sendBatch(ctx context.Context, ops []store.TalkOp, results 
 		}
 	}
 	lastSeq := map[string]int64{}
-	{
-		args := make([]any, len(rooms))
-		for i, r := range rooms {
-			args[i] = r
+	for chunk := range slices.Chunk(rooms, maxLookup) {
+		n := padded(len(chunk))
+		args := make([]any, 0, n)
+		for _, r := range chunk {
+			args = append(args, r)
 		}
-		err := w.each(ctx, `SELECT id, last_seq FROM rooms WHERE id IN (`+placeholders(len(rooms))+`)`, args, func(sc scanner) error {
+		args = padRows(args, 1, n)
+		err := w.each(ctx, `SELECT id, last_seq FROM rooms WHERE id IN (`+placeholders(n)+`)`, args, func(sc scanner) error {
 			var id string
 			var seq int64
 			err := sc.Scan(&id, &seq)
@@ -348,26 +385,36 @@ func (w *talkWriter) sendBatch(ctx context.Context, ops []store.TalkOp, results 
 			return err
 		}
 	}
-	for chunk := range slices.Chunk(fresh, 100) {
-		args := make([]any, 0, 9*len(chunk))
+	for chunk := range runs(fresh, maxInsert) {
+		n := len(chunk)
+		args := make([]any, 0, 9*n)
 		for _, m := range chunk {
 			args = append(args, m.RoomID, m.Seq, m.ID, m.SenderID, m.ClientMsgID, m.Body, m.ReplyTo, strings.Join(m.Mentions, " "), millis(now))
 		}
-		if _, err := w.exec(ctx, `INSERT INTO messages (room_id, seq, id, sender_id, client_msg_id, body, reply_to, mentions, created_at) VALUES `+rowsOf(len(chunk), 9), args...); err != nil {
+		if _, err := w.exec(ctx, `INSERT INTO messages (room_id, seq, id, sender_id, client_msg_id, body, reply_to, mentions, created_at) VALUES `+rowsOf(n, 9), args...); err != nil {
 			return err
 		}
 	}
-	for chunk := range slices.Chunk(events, 100) {
-		args := make([]any, 0, 6*len(chunk))
+	for chunk := range runs(events, maxInsert) {
+		n := len(chunk)
+		args := make([]any, 0, 6*n)
 		for _, e := range chunk {
 			args = append(args, e.Pos, e.RoomID, string(e.Kind), e.Seq, "", millis(now))
 		}
-		if _, err := w.exec(ctx, `INSERT INTO room_events (pos, room_id, kind, seq, account_id, created_at) VALUES `+rowsOf(len(chunk), 6), args...); err != nil {
+		if _, err := w.exec(ctx, `INSERT INTO room_events (pos, room_id, kind, seq, account_id, created_at) VALUES `+rowsOf(n, 6), args...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// Row limits of sendBatch's statements, powers of two (see padded and
+// runs). Inserts stay smaller: a 128-row insert of messages binds 1,152
+// values, well inside both engines' limits.
+const (
+	maxLookup = 256
+	maxInsert = 128
+)
 
 // each runs a read inside the transaction and scans every row.
 func (w *talkWriter) each(ctx context.Context, query string, args []any, scan func(scanner) error) error {
@@ -375,7 +422,12 @@ func (w *talkWriter) each(ctx context.Context, query string, args []any, scan fu
 	if err != nil {
 		return err
 	}
-	rows, err := s.QueryContext(ctx, args...)
+	var rows *sql.Rows
+	if s == nil {
+		rows, err = w.tx.query(ctx, query, args...)
+	} else {
+		rows, err = s.QueryContext(ctx, args...)
+	}
 	if err != nil {
 		return err
 	}
