@@ -122,6 +122,7 @@ func TestPostgresOutage(t *testing.T) {
 		for {
 			_, msg, err := ws.Read(ctx)
 			if err != nil {
+				notices <- "stream ended: " + err.Error()
 				close(notices)
 				return
 			}
