@@ -313,7 +313,13 @@ func (st *stream) start(resume bool, after int64) bool {
 	if err != nil {
 		e := kizuna.AsError(err)
 		st.writeJSON(frameError("", e.Code, e.Message))
-		st.conn.Close(CloseBadResume, e.Code)
+		code := CloseBadResume
+		if e.Kind != kizuna.ErrInvalid {
+			// The database is away, not the position wrong: the client
+			// should come back with the same one.
+			code = websocket.StatusTryAgainLater
+		}
+		st.conn.Close(code, e.Code)
 		return false
 	}
 	hello.Pos, hello.ResetAll = catchup.Pos, catchup.ResetAll

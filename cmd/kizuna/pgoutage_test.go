@@ -118,13 +118,17 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	defer ws.CloseNow()
 	notices := make(chan string, 10)
+	hello := make(chan struct{})
 	go func() {
-		for {
+		for first := true; ; first = false {
 			_, msg, err := ws.Read(ctx)
 			if err != nil {
 				notices <- "stream ended: " + err.Error()
 				close(notices)
 				return
+			}
+			if first {
+				close(hello) // the stream has caught up: the outage comes after
 			}
 			var f struct{ Type, Kind, Reason string }
 			if json.Unmarshal(msg, &f) == nil && f.Type == "notice" {
@@ -144,6 +148,11 @@ func TestPostgresOutage(t *testing.T) {
 		}
 	}
 
+	select {
+	case <-hello:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no hello on the stream")
+	}
 	pg.stop()
 	start := time.Now()
 	var body struct{ Error struct{ Code string } }
