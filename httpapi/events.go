@@ -120,9 +120,11 @@ type stream struct {
 	token string
 	sub   *hub.Subscription
 
-	// ctx ends with the stream; it carries the request's values.
+	// ctx carries the request's values to the services. It is never
+	// cancelled: what a stream starts (a query, a send) is short, and a
+	// context of its own would cost every idle connection a few hundred
+	// bytes more.
 	ctx     context.Context
-	cancel  context.CancelFunc
 	release func() // the connection's place (see OpenStream)
 
 	mu        sync.Mutex
@@ -186,14 +188,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	conn.SetReadLimit(MaxFrameBytes)
 	// The request's context ends when the handler returns; the stream
 	// lives on its own until either side closes.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	st := &stream{s: s, conn: conn, sock: sb.sock, token: token, ctx: ctx, cancel: cancel, release: release,
+	ctx := context.WithoutCancel(r.Context())
+	st := &stream{s: s, conn: conn, sock: sb.sock, token: token, ctx: ctx, release: release,
 		actors: map[string]*kizuna.Actor{}, writing: true}
 	for _, a := range actors {
 		st.actors[a.Account.ID] = a
 	}
 	if !st.start(resume, after) {
-		cancel()
 		conn.CloseNow()
 		if st.sub != nil {
 			st.sub.Close()
@@ -500,7 +501,6 @@ func (st *stream) end() {
 	noShut := st.noShut
 	st.mu.Unlock()
 	noShut()
-	st.cancel()
 	st.sub.Close()
 	st.conn.CloseNow()
 	st.release()
@@ -546,7 +546,10 @@ var errTooManyPending = kizuna.Errorf(kizuna.ErrUnavailable, "too_many_pending",
 // answer turns the outcome of a frame into its reply.
 func (st *stream) answer(f clientFrame, err error) any {
 	e := kizuna.AsError(err)
-	if e.Kind == kizuna.ErrInternal && st.ctx.Err() == nil {
+	st.mu.Lock()
+	ended := st.ended
+	st.mu.Unlock()
+	if e.Kind == kizuna.ErrInternal && !ended { // once ended, nobody to answer
 		st.s.log.Error("stream frame failed", "type", f.Type, "err", err)
 	}
 	return frameError(f.Ref, e.Code, e.Message)

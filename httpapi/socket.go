@@ -16,7 +16,7 @@ import (
 // bigger frame is read straight into the message) and for a control frame
 // (125 bytes of payload and its header) in one write.
 const (
-	socketReadBuffer  = 1 << 10
+	socketReadBuffer  = 512
 	socketWriteBuffer = 128
 )
 

@@ -12,9 +12,15 @@ import (
 
 // RunIdle opens conns WebSockets (the fixture's sessions, each used for
 // several connections when there are fewer accounts than connections),
-// lets them sit idle, and reads how much the server's memory grew per
-// connection. It needs the server's PID on this machine.
-func RunIdle(ctx context.Context, api *API, fx *Fixture, conns, pid int, progress func(string, ...any)) (*Report, error) {
+// lets them sit idle for settle, and reads how much the server's memory
+// grew per connection. It needs the server's PID on this machine.
+//
+// Right after the connections open, the server's memory still holds the
+// garbage of their handshakes (sign-in lookups, catch-up queries), which
+// a server with nothing else to do collects only at the Go runtime's
+// periodic GC, about two minutes later; a settle past that reads what the
+// idle connections themselves keep.
+func RunIdle(ctx context.Context, api *API, fx *Fixture, conns int, settle time.Duration, pid int, progress func(string, ...any)) (*Report, error) {
 	if pid <= 0 {
 		return nil, fmt.Errorf("the idle profile measures the server's memory: give --pid")
 	}
@@ -56,8 +62,13 @@ func RunIdle(ctx context.Context, api *API, fx *Fixture, conns, pid int, progres
 	for _, c := range opened {
 		c.CloseRead(ctx)
 	}
-	progress("%d connections idle; settling", conns)
-	time.Sleep(5 * time.Second)
+	progress("%d connections idle; settling for %v", conns, settle)
+	for waited := time.Duration(0); waited < settle; waited += 5 * time.Second {
+		time.Sleep(min(5*time.Second, settle-waited))
+		if now, err := ReadProcess(pid); err == nil && waited+5*time.Second < settle {
+			progress("after %v: %.1f KiB per connection", waited+5*time.Second, (now.RSSMiB-before.RSSMiB)*1024/float64(conns))
+		}
+	}
 	runtime.GC()
 	after, err := ReadProcess(pid)
 	if err != nil {

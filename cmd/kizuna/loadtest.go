@@ -38,6 +38,7 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&t.BodyBytes, "body-bytes", 100, "message size")
 	fs.IntVar(&t.PID, "pid", 0, "the server's process ID on this machine, to read its memory and CPU")
 	conns := fs.Int("connections", 10000, "WebSockets held open in the idle profile")
+	settle := fs.Duration("settle", 5*time.Second, "idle profile: how long the connections sit before the server's memory is read (an idle Go server collects the handshakes' garbage within about two minutes)")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
 	svgPath := fs.String("svg", "", "also draw latency percentiles over time as an SVG chart in this file")
 	concurrency := fs.Int("concurrency", 50, "sign-ins at once in the signin profile")
@@ -113,7 +114,7 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 		}
 		rep, err = loadtest.RunWhileTalking(ctx, apis, fx, t, a, storm, progress)
 	case "idle":
-		rep, err = loadtest.RunIdle(ctx, api, fx, *conns, t.PID, progress)
+		rep, err = loadtest.RunIdle(ctx, api, fx, *conns, *settle, t.PID, progress)
 	default:
 		return fmt.Errorf("unknown profile %q: use talk, hot-room, announcement, signin, admin, mixed or idle", *profile)
 	}
