@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -135,6 +136,8 @@ type stream struct {
 	dirty     bool                     // something arrived while the writer ran
 	ended     bool
 	heartbeat *time.Timer
+	beats     int         // heartbeats so far
+	expires   time.Time   // when the stream's own session expires
 	noShut    func() bool // unregisters the shutdown callback
 
 	lastPos int64 // the last event position written; only the writer touches it
@@ -194,6 +197,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	for _, a := range actors {
 		st.actors[a.Account.ID] = a
 	}
+	if a := kizuna.ActorFrom(r.Context()); a != nil && a.Session != nil {
+		st.expires = a.Session.ExpiresAt
+	}
 	if !st.start(resume, after) {
 		conn.CloseNow()
 		if st.sub != nil {
@@ -203,7 +209,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	}
 	started = true
 	st.mu.Lock()
-	st.heartbeat = time.AfterFunc(heartbeat, st.beat)
+	// The first beat comes at a random point of the first period: clients
+	// that all reconnect at once (after a restart) must not ping and
+	// re-check their sessions at once ever after.
+	st.heartbeat = time.AfterFunc(heartbeat/2+rand.N(heartbeat/2), st.beat)
 	st.noShut = context.AfterFunc(s.closing, func() {
 		conn.Close(websocket.StatusGoingAway, "server shutting down: reconnect with after=last position seen")
 	})
@@ -442,9 +451,10 @@ func (st *stream) queue(v any, answered bool) {
 	st.kick()
 }
 
-// beat pings the client and re-checks the sessions the stream serves: a
-// revoked session ends the stream, accounts signed in or out on the
-// client change what it carries. It runs on the timer's goroutine, for the
+// beat pings the client and, when a session it serves has expired or
+// every sessionCheckEvery beats, re-checks them: an ended session ends
+// the stream, accounts signed in or out on the client change what it
+// carries. It runs on the timer's goroutine, for the
 // moment of the ping.
 func (st *stream) beat() {
 	ctx, cancel := context.WithTimeout(st.ctx, pingTimeout)
@@ -454,7 +464,11 @@ func (st *stream) beat() {
 		st.conn.CloseNow()
 		return
 	}
-	if !st.refreshAccounts() {
+	st.mu.Lock()
+	st.beats++
+	check := st.beats%sessionCheckEvery == 0 || st.expired(time.Now())
+	st.mu.Unlock()
+	if check && !st.refreshAccounts() {
 		st.conn.Close(CloseSessionEnded, "session ended: sign in again")
 		return
 	}
@@ -463,6 +477,28 @@ func (st *stream) beat() {
 		st.heartbeat.Reset(heartbeat)
 	}
 	st.mu.Unlock()
+}
+
+// sessionCheckEvery is how many beats go by between re-reads of the
+// stream's sessions when none has expired. Sign-outs, revocations and
+// removals reach the stream at once (ControlSessionsChanged); the re-read
+// is the safety net for one that did not (a bus outage), and doing it on
+// every beat made each idle connection produce garbage enough to grow
+// the server's memory by a few KiB a connection.
+const sessionCheckEvery = 8
+
+// expired reports whether the stream's own session or one it carries has
+// expired by now. Called with st.mu held.
+func (st *stream) expired(now time.Time) bool {
+	if !st.expires.IsZero() && !now.Before(st.expires) {
+		return true
+	}
+	for _, a := range st.actors {
+		if a.Session != nil && !a.Session.ExpiresAt.IsZero() && !now.Before(a.Session.ExpiresAt) {
+			return true
+		}
+	}
+	return false
 }
 
 // refreshAccounts reloads the held accounts; false when the stream's own
@@ -478,6 +514,9 @@ func (st *stream) refreshAccounts() bool {
 	}
 	before := st.accountIDs()
 	st.mu.Lock()
+	if actor.Session != nil {
+		st.expires = actor.Session.ExpiresAt
+	}
 	st.actors = map[string]*kizuna.Actor{}
 	for _, a := range actors {
 		st.actors[a.Account.ID] = a
