@@ -66,13 +66,17 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	select {
 	case h.slots <- struct{}{}:
+		hashingGC.start()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (h *Hasher) release() { <-h.slots }
+func (h *Hasher) release() {
+	hashingGC.end()
+	<-h.slots
+}
 
 // Hash returns the argon2id hash of a chosen password in PHC string form.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
