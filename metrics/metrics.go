@@ -135,6 +135,8 @@ var (
 	descDropped     = prometheus.NewDesc("kizuna_subscriptions_dropped_total", "WebSocket connections dropped for falling too far behind (they resume from the store).", nil, nil)
 	descSent        = prometheus.NewDesc("kizuna_messages_sent_total", "Messages committed on this node (retried duplicates are not counted).", nil, nil)
 	descSignInFail  = prometheus.NewDesc("kizuna_signin_failures_total", "Failed sign-ins (wrong ID or password) on this node.", nil, nil)
+	descTalkCommit  = prometheus.NewDesc("kizuna_talk_commit_seconds", "Commits of the talk writer on this node (the transaction, then publishing and answering): every send waits for one.", nil, nil)
+	descTalkOps     = prometheus.NewDesc("kizuna_talk_writes_total", "Talk writes (sends, reads, edits, membership) committed by the talk writer on this node; divided by the commits' count, the batching.", nil, nil)
 )
 
 // hubCollector reads the hub's counters at scrape time.
@@ -159,12 +161,23 @@ type serviceCollector struct{ s ServiceStats }
 func (c *serviceCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descSent
 	ch <- descSignInFail
+	ch <- descTalkCommit
+	ch <- descTalkOps
 }
 
 func (c *serviceCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.s.Stats()
 	ch <- prometheus.MustNewConstMetric(descSent, prometheus.CounterValue, float64(s.MessagesSent))
 	ch <- prometheus.MustNewConstMetric(descSignInFail, prometheus.CounterValue, float64(s.SignInFailures))
+	h := s.TalkCommits
+	buckets := make(map[float64]uint64, len(h.Bounds))
+	var cum uint64
+	for i, b := range h.Bounds {
+		cum += h.Counts[i]
+		buckets[b] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(descTalkCommit, h.Count, h.Sum, buckets)
+	ch <- prometheus.MustNewConstMetric(descTalkOps, prometheus.CounterValue, float64(s.TalkOps))
 }
 
 // MailQueue wraps the mail worker's queue so that each claim (one run of

@@ -47,7 +47,8 @@ func TestMetricsSeries(t *testing.T) {
 	sub := h.Subscribe([]string{"a1"})
 	h.Publish([]hub.Event{{Pos: 1, Recipients: []string{"a1"}, Frame: []byte("{}")}})
 	m.WatchHub(h)
-	m.WatchServices(fakeServices{service.Stats{MessagesSent: 7, SignInFailures: 2}})
+	m.WatchServices(fakeServices{service.Stats{MessagesSent: 7, SignInFailures: 2, TalkOps: 9,
+		TalkCommits: service.Histogram{Bounds: []float64{.001, .01}, Counts: []uint64{2, 1}, Count: 4, Sum: 0.75}}})
 	db, err := sql.Open("sqlite", "file::memory:")
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +69,11 @@ func TestMetricsSeries(t *testing.T) {
 		"kizuna_subscriptions_dropped_total 0",
 		"kizuna_messages_sent_total 7",
 		"kizuna_signin_failures_total 2",
+		`kizuna_talk_commit_seconds_bucket{le="0.001"} 2`,
+		`kizuna_talk_commit_seconds_bucket{le="0.01"} 3`,
+		`kizuna_talk_commit_seconds_bucket{le="+Inf"} 4`,
+		"kizuna_talk_commit_seconds_sum 0.75",
+		"kizuna_talk_writes_total 9",
 		`go_sql_open_connections{db_name="kizuna_read"}`,
 		`go_sql_wait_count_total{db_name="kizuna_read"} 0`,
 		"go_goroutines",

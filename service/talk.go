@@ -264,6 +264,8 @@ func (t *TalkService) run() {
 }
 
 func (t *TalkService) commit(batch []*pendingOp) {
+	began := time.Now()
+	defer func() { t.counters.observeTalkCommit(len(batch), time.Since(began)) }()
 	ops := make([]store.TalkOp, len(batch))
 	for i, p := range batch {
 		ops[i] = p.op
