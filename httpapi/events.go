@@ -137,7 +137,6 @@ type stream struct {
 	ended     bool
 	heartbeat *time.Timer
 	beats     int         // heartbeats so far
-	expires   time.Time   // when the stream's own session expires
 	noShut    func() bool // unregisters the shutdown callback
 
 	lastPos int64 // the last event position written; only the writer touches it
@@ -196,9 +195,6 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		actors: map[string]*kizuna.Actor{}, writing: true}
 	for _, a := range actors {
 		st.actors[a.Account.ID] = a
-	}
-	if a := kizuna.ActorFrom(r.Context()); a != nil && a.Session != nil {
-		st.expires = a.Session.ExpiresAt
 	}
 	if !st.start(resume, after) {
 		conn.CloseNow()
@@ -487,12 +483,9 @@ func (st *stream) beat() {
 // the server's memory by a few KiB a connection.
 const sessionCheckEvery = 8
 
-// expired reports whether the stream's own session or one it carries has
-// expired by now. Called with st.mu held.
+// expired reports whether a session the stream carries (its own is among
+// them, see StreamActors) has expired by now. Called with st.mu held.
 func (st *stream) expired(now time.Time) bool {
-	if !st.expires.IsZero() && !now.Before(st.expires) {
-		return true
-	}
 	for _, a := range st.actors {
 		if a.Session != nil && !a.Session.ExpiresAt.IsZero() && !now.Before(a.Session.ExpiresAt) {
 			return true
@@ -514,9 +507,6 @@ func (st *stream) refreshAccounts() bool {
 	}
 	before := st.accountIDs()
 	st.mu.Lock()
-	if actor.Session != nil {
-		st.expires = actor.Session.ExpiresAt
-	}
 	st.actors = map[string]*kizuna.Actor{}
 	for _, a := range actors {
 		st.actors[a.Account.ID] = a

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kizuna-chat/kizuna/httpapi"
+	"github.com/kizuna-chat/kizuna/internal/proccpu"
 	"github.com/kizuna-chat/kizuna/internal/testdb"
 	"github.com/kizuna-chat/kizuna/password"
 	"github.com/kizuna-chat/kizuna/service"
@@ -167,9 +167,8 @@ func BenchmarkSignInStorm(b *testing.B) {
 type cpuMeter struct{ start time.Duration }
 
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := proccpu.Time()
+	return d
 }
 
 func startCPU() cpuMeter { return cpuMeter{cpuTime()} }

@@ -38,16 +38,11 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// buffer: carry them over, buffered, so the upgrade (which re-wraps the
 	// reader around the connection and whatever is still buffered) sees
 	// them.
-	src := io.Reader(conn)
-	size := socketReadBuffer
+	r := bufio.NewReaderSize(conn, socketReadBuffer)
 	if n := brw.Reader.Buffered(); n > 0 {
 		early, _ := brw.Reader.Peek(n)
-		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
-		size = max(size, n)
-	}
-	r := bufio.NewReaderSize(src, size)
-	if src != io.Reader(conn) {
-		r.Peek(brw.Reader.Buffered()) // fills from the early bytes only
+		r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(socketReadBuffer, n))
+		r.Peek(n) // fills from the early bytes only
 	}
 	w.sock = &socketWriter{conn: conn}
 	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(w.sock, socketWriteBuffer)), nil

@@ -82,17 +82,15 @@ type Subscription struct {
 	lastSerial uint64 // dedupes an event that names two of the held accounts
 	ended      bool
 
-	notify chan struct{} // has a value while the queue is not empty
 	lagged chan struct{} // closed when dropped for being slow
 	wake   func()        // see OnReady
 }
 
-// OnReady sets a function called, as well as Ready signalled, whenever
-// events start waiting and when the subscription is dropped as too slow.
-// It is called with the subscription's lock held, from the publisher, so
-// it must be quick and must not call back into the subscription: a
-// connection uses it to start its writer instead of keeping a goroutine
-// waiting on Ready.
+// OnReady sets a function called whenever events start waiting and when
+// the subscription is dropped as too slow. It is called with the
+// subscription's lock held, from the publisher, so it must be quick and
+// must not call back into the subscription: a connection uses it to start
+// its writer instead of keeping a goroutine waiting.
 func (s *Subscription) OnReady(fn func()) {
 	s.mu.Lock()
 	s.wake = fn
@@ -101,7 +99,7 @@ func (s *Subscription) OnReady(fn func()) {
 
 // Subscribe implements Hub.
 func (h *Local) Subscribe(accounts []string) *Subscription {
-	s := &Subscription{hub: h, notify: make(chan struct{}, 1), lagged: make(chan struct{})}
+	s := &Subscription{hub: h, lagged: make(chan struct{})}
 	h.mu.Lock()
 	s.accounts = append([]string(nil), accounts...)
 	for _, a := range s.accounts {
@@ -202,10 +200,6 @@ func (s *Subscription) offer(ev *Event, serial uint64, limit int) bool {
 	s.lastSerial = serial
 	s.queue = append(s.queue, *ev)
 	s.hub.delivered.Add(1)
-	select {
-	case s.notify <- struct{}{}:
-	default:
-	}
 	if len(s.queue) == 1 && s.wake != nil {
 		s.wake()
 	}
@@ -232,9 +226,6 @@ func (s *Subscription) drop() {
 	s.hub.mu.Unlock()
 	s.hub.connections.Add(-1)
 }
-
-// Ready has a value when events are waiting; call Take then.
-func (s *Subscription) Ready() <-chan struct{} { return s.notify }
 
 // Lagged is closed when the subscription was dropped for being slow: the
 // connection should tell its client to resume from its last position.

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,11 +12,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/kizuna-chat/kizuna/httpapi"
-	"github.com/kizuna-chat/kizuna/internal/testdb"
-	"github.com/kizuna-chat/kizuna/password"
-	"github.com/kizuna-chat/kizuna/service"
 )
 
 // TestParseFrameOnServerFrames checks the scanner against frames the real
@@ -29,18 +22,9 @@ import (
 // acks that are the load test's traffic, so that a change of shape on the
 // server shows here rather than as a slower generator.
 func TestParseFrameOnServerFrames(t *testing.T) {
-	st := testdb.SQLite(t)
-	svc := service.New(st, password.NewHasher(password.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 0), service.Config{}, slog.New(slog.DiscardHandler))
-	t.Cleanup(svc.Close)
-	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st))
-	t.Cleanup(srv.Close)
+	api, token := StartTestServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	token, err := svc.Tenants.SetupToken(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := NewAPI(srv.URL)
 	fx, err := Prepare(ctx, api, Setup{SetupToken: token, Clients: 3}, t.Logf)
 	if err != nil {
 		t.Fatal(err)

@@ -4,34 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/kizuna-chat/kizuna/httpapi"
-	"github.com/kizuna-chat/kizuna/internal/testdb"
 	"github.com/kizuna-chat/kizuna/loadtest"
-	"github.com/kizuna-chat/kizuna/password"
-	"github.com/kizuna-chat/kizuna/service"
 )
 
 // TestTalkProfile drives a real server (HTTP and WebSockets) from an empty
 // store: the tool creates its tenant with the setup token, prepares
 // members through the forced password change, and counts every delivery.
 func TestTalkProfile(t *testing.T) {
-	st := testdb.SQLite(t)
-	svc := service.New(st, password.NewHasher(password.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 0), service.Config{}, slog.New(slog.DiscardHandler))
-	t.Cleanup(svc.Close)
-	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st))
-	t.Cleanup(srv.Close)
+	api, token := loadtest.StartTestServer(t)
 	ctx := context.Background()
-	token, err := svc.Tenants.SetupToken(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := loadtest.NewAPI(srv.URL)
 	fx, err := loadtest.Prepare(ctx, api, loadtest.Setup{SetupToken: token, Clients: 20, StatePath: t.TempDir() + "/state.json"}, t.Logf)
 	if err != nil {
 		t.Fatal(err)
@@ -75,17 +60,8 @@ func TestTalkProfile(t *testing.T) {
 // sign-in storm alongside, and checks that every figure was measured and
 // nothing was lost.
 func TestAdminAndMixedProfiles(t *testing.T) {
-	st := testdb.SQLite(t)
-	svc := service.New(st, password.NewHasher(password.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 0), service.Config{}, slog.New(slog.DiscardHandler))
-	t.Cleanup(svc.Close)
-	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st))
-	t.Cleanup(srv.Close)
+	api, token := loadtest.StartTestServer(t)
 	ctx := context.Background()
-	token, err := svc.Tenants.SetupToken(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := loadtest.NewAPI(srv.URL)
 	fx, err := loadtest.Prepare(ctx, api, loadtest.Setup{SetupToken: token, Clients: 10}, t.Logf)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kizuna-chat/kizuna/internal/proccpu"
 )
 
 // Latencies collects samples; percentiles are exact (the samples are
@@ -136,8 +138,8 @@ func ReadProcess(pid int) (Process, error) {
 // ticks, and on every Unix.
 func ReadSelf() Process {
 	p, _ := ReadProcess(os.Getpid())
-	if cpu, ok := selfCPUSeconds(); ok {
-		p.CPUSeconds = cpu
+	if cpu, ok := proccpu.Time(); ok {
+		p.CPUSeconds = cpu.Seconds()
 	}
 	return p
 }

@@ -202,8 +202,8 @@ func (t *TalkService) submit(ctx context.Context, op store.TalkOp) (store.TalkRe
 // submitAsync queues one write without waiting: then is called on the
 // writer's goroutine once it is committed and its events published, or
 // refused. Writes queued by one goroutine commit in the order queued.
-func (t *TalkService) submitAsync(ctx context.Context, op store.TalkOp, then func(store.TalkResult, error)) error {
-	t.startOnce.Do(func() { go t.run() })
+func (t *TalkService) submitAsync(op store.TalkOp, then func(store.TalkResult, error)) error {
+	t.startWriter()
 	select {
 	case <-t.stop:
 		return errShuttingDown
@@ -218,7 +218,7 @@ func (t *TalkService) submitAsync(ctx context.Context, op store.TalkOp, then fun
 }
 
 func (t *TalkService) enqueue(ctx context.Context, p *pendingOp) error {
-	t.startOnce.Do(func() { go t.run() })
+	t.startWriter()
 	select {
 	case t.queue <- p:
 		return nil
@@ -228,6 +228,9 @@ func (t *TalkService) enqueue(ctx context.Context, p *pendingOp) error {
 		return ctx.Err()
 	}
 }
+
+// startWriter starts the writer with the first write.
+func (t *TalkService) startWriter() { t.startOnce.Do(func() { go t.run() }) }
 
 var errBusy = kizuna.Errorf(kizuna.ErrUnavailable, "server_busy", "The server has too many writes waiting; try again in a moment.")
 
@@ -871,7 +874,7 @@ func (t *TalkService) SendAsync(ctx context.Context, roomID string, in SendInput
 	if err != nil {
 		return err
 	}
-	return t.submitAsync(ctx, op, func(res store.TalkResult, err error) {
+	return t.submitAsync(op, func(res store.TalkResult, err error) {
 		if err != nil {
 			done(nil, false, err)
 			return
@@ -988,7 +991,7 @@ func (t *TalkService) MarkReadAsync(ctx context.Context, roomID string, seq int6
 	if err != nil {
 		return err
 	}
-	return t.submitAsync(ctx, op, func(_ store.TalkResult, err error) { done(err) })
+	return t.submitAsync(op, func(_ store.TalkResult, err error) { done(err) })
 }
 
 func (t *TalkService) readOp(ctx context.Context, roomID string, seq int64) (store.TalkOp, error) {
