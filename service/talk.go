@@ -668,12 +668,12 @@ func (t *TalkService) Room(ctx context.Context, id string) (*RoomView, error) {
 	if err != nil {
 		return nil, err
 	}
-	unread, err := t.store.UnreadCounts(ctx, actor.Account.ID)
+	unread, err := t.store.RoomUnread(ctx, room.ID, actor.Account.ID)
 	if err != nil {
 		return nil, err
 	}
 	v := RoomView{ID: room.ID, Kind: room.Kind, Name: room.Name, CreatedAt: room.CreatedAt, ActiveAt: room.ActiveAt, LastSeq: room.LastSeq,
-		Role: mine.Role, LastReadSeq: mine.LastReadSeq, Unread: unread[room.ID], MemberCount: len(memberships)}
+		Role: mine.Role, LastReadSeq: mine.LastReadSeq, Unread: unread, MemberCount: len(memberships)}
 	var others []*kizuna.Account
 	for _, m := range memberships {
 		p, ok := people[m.AccountID]

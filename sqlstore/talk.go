@@ -774,6 +774,18 @@ func (db *DB) UnreadCounts(ctx context.Context, accountID string) (map[string]in
 	return out, nil
 }
 
+// RoomUnread implements store.Talk. Opening a room needs only its own
+// count; counting every room of a member of hundreds (up to
+// MaxUnreadCount each) made each room view cost milliseconds.
+func (db *DB) RoomUnread(ctx context.Context, roomID, accountID string) (int, error) {
+	var n int
+	err := db.queryRow(ctx, `SELECT `+unreadCount+` FROM room_members m WHERE m.room_id = ? AND m.account_id = ?`, roomID, accountID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, db.mapErr(err)
+}
+
 // Messages implements store.Talk.
 func (db *DB) Messages(ctx context.Context, roomID string, f store.MessageFilter) ([]*kizuna.Message, error) {
 	if f.After > 0 {

@@ -124,6 +124,9 @@ type Talk interface {
 	// UnreadCounts returns the unread count of each of an account's rooms
 	// that has unread messages.
 	UnreadCounts(ctx context.Context, accountID string) (map[string]int, error)
+	// RoomUnread returns an account's unread count in one room (0 when it
+	// is not a member).
+	RoomUnread(ctx context.Context, roomID, accountID string) (int, error)
 	// Messages pages a room's history.
 	Messages(ctx context.Context, roomID string, f MessageFilter) ([]*kizuna.Message, error)
 	// Message returns message seq of a room. Errors: not_found.

@@ -222,6 +222,17 @@ func testTalkReadState(t *testing.T, st store.Store) {
 	if counts[r.ID] != 5 {
 		t.Errorf("b unread = %d, want 5", counts[r.ID])
 	}
+	other := groupRoom(t, st, w.a.ID, w.b.ID)
+	applyOne(t, st, sendOp(other.ID, w.a.ID, "elsewhere", "unread in another room"))
+	if n, err := st.RoomUnread(ctx, r.ID, w.b.ID); err != nil || n != 5 {
+		t.Errorf("RoomUnread(b) = %d, %v; want 5, counting this room only", n, err)
+	}
+	if n, err := st.RoomUnread(ctx, r.ID, w.a.ID); err != nil || n != 1 {
+		t.Errorf("RoomUnread(a) = %d, %v; want 1 (b's message; a's own never count)", n, err)
+	}
+	if n, err := st.RoomUnread(ctx, r.ID, w.x.ID); err != nil || n != 0 {
+		t.Errorf("RoomUnread(non-member) = %d, %v; want 0", n, err)
+	}
 	rd := applyOne(t, st, store.TalkOp{Kind: store.OpRead, ActorID: w.b.ID, RoomID: r.ID, Seq: 3})
 	if len(rd.Events) != 1 || rd.Events[0].Seq != 3 || rd.Events[0].AccountID != w.b.ID {
 		t.Errorf("read events = %+v", rd.Events)
@@ -238,8 +249,11 @@ func testTalkReadState(t *testing.T, st store.Store) {
 	}
 	counts, err = st.UnreadCounts(ctx, w.b.ID)
 	must(t, err)
-	if len(counts) != 0 {
-		t.Errorf("unread after reading all = %v", counts)
+	if len(counts) != 1 || counts[other.ID] != 1 {
+		t.Errorf("unread after reading all of one room = %v, want only the other room's 1", counts)
+	}
+	if n, err := st.RoomUnread(ctx, r.ID, w.b.ID); err != nil || n != 0 {
+		t.Errorf("RoomUnread after reading all = %d, %v; want 0", n, err)
 	}
 }
 
