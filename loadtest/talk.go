@@ -63,6 +63,8 @@ type Report struct {
 	// read at the same moments as the server.
 	GeneratorBefore *Process `json:"generator_before,omitempty"`
 	GeneratorAfter  *Process `json:"generator_after,omitempty"`
+	// GeneratorProcs is how many CPUs the generator ran Go code on.
+	GeneratorProcs int `json:"generator_procs,omitempty"`
 	// CPU is the generator's and the server's CPU time while measuring.
 	CPU *CPU `json:"cpu_while_measuring,omitempty"`
 	// IdleBytesPerConnection is the server's memory growth per open
@@ -596,8 +598,12 @@ func (r *Report) generatorText() string {
 	if r.GeneratorAfter == nil || r.GeneratorBefore == nil {
 		return ""
 	}
-	return fmt.Sprintf("  generator: RSS %.0f MiB (peak %.0f MiB), CPU %.1fs during the run\n",
-		r.GeneratorAfter.RSSMiB, r.GeneratorAfter.PeakRSSMiB, r.GeneratorAfter.CPUSeconds-r.GeneratorBefore.CPUSeconds)
+	procs := ""
+	if r.GeneratorProcs > 0 {
+		procs = fmt.Sprintf(" on %d CPU%s", r.GeneratorProcs, map[bool]string{true: "s"}[r.GeneratorProcs > 1])
+	}
+	return fmt.Sprintf("  generator%s: RSS %.0f MiB (peak %.0f MiB), CPU %.1fs during the run\n",
+		procs, r.GeneratorAfter.RSSMiB, r.GeneratorAfter.PeakRSSMiB, r.GeneratorAfter.CPUSeconds-r.GeneratorBefore.CPUSeconds)
 }
 
 func rateText(r float64) string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -23,18 +24,20 @@ func TestLoadtestCPU(t *testing.T) {
 		t.Fatalf("no setup token printed:\n%s", out)
 	}
 	dir := t.TempDir()
+	procsBefore := runtime.GOMAXPROCS(0)
 	var report bytes.Buffer
 	err := runLoadtest(context.Background(), []string{"--url", m.URL(), "--setup-token", token[1], "--clients", "4", "--room-size", "2",
-		"--rate", "20", "--warmup", "100ms", "--duration", "500ms", "--pid", "0",
+		"--rate", "20", "--warmup", "100ms", "--duration", "500ms", "--pid", "0", "--procs", "1",
 		"--cpuprofile", filepath.Join(dir, "lt.cpu"), "--json", filepath.Join(dir, "lt.json")}, &report)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(report.String(), "generator: RSS") || !strings.Contains(report.String(), "CPU while measuring: generator") {
+	if !strings.Contains(report.String(), "generator on 1 CPU: RSS") || !strings.Contains(report.String(), "CPU while measuring: generator") {
 		t.Errorf("no generator figures in the table:\n%s", &report)
 	}
 	var rep struct {
 		Deliveries     int64 `json:"deliveries"`
+		GeneratorProcs int   `json:"generator_procs"`
 		GeneratorAfter *struct {
 			CPUSeconds float64 `json:"cpu_seconds"`
 		} `json:"generator_after"`
@@ -52,6 +55,12 @@ func TestLoadtestCPU(t *testing.T) {
 	}
 	if rep.Deliveries == 0 || rep.GeneratorAfter == nil || rep.GeneratorAfter.CPUSeconds <= 0 || rep.CPU == nil || rep.CPU.Generator <= 0 || rep.CPU.GeneratorPer1000 <= 0 {
 		t.Errorf("generator CPU missing from the JSON report:\n%s", b)
+	}
+	if rep.GeneratorProcs != 1 {
+		t.Errorf("generator_procs = %d, want the 1 asked for", rep.GeneratorProcs)
+	}
+	if n := runtime.GOMAXPROCS(0); n != procsBefore {
+		t.Errorf("GOMAXPROCS after the run = %d, want %d back", n, procsBefore)
 	}
 	// A pprof profile is gzipped protocol buffers.
 	prof, err := os.ReadFile(filepath.Join(dir, "lt.cpu"))
