@@ -29,6 +29,7 @@ type world struct {
 	srv    *httptest.Server
 	store  *sqlstore.DB
 	svc    *service.Services
+	api    *httpapi.Server
 	tokens map[string]string // actor name → session token
 	ids    map[string]string // actor name → account ID
 }
@@ -43,10 +44,11 @@ func newWorld(t *testing.T, open func(testing.TB) *sqlstore.DB, opts ...func(*se
 		o(&cfg)
 	}
 	svc := service.New(st, password.NewHasher(fastHash, 0), cfg, slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st))
+	api := httpapi.New(svc, slog.New(slog.DiscardHandler), "http://kizuna.test", st)
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	t.Cleanup(svc.Close)
-	w := &world{t: t, srv: srv, store: st, svc: svc, tokens: map[string]string{}, ids: map[string]string{}}
+	w := &world{t: t, srv: srv, store: st, svc: svc, api: api, tokens: map[string]string{}, ids: map[string]string{}}
 	ctx := context.Background()
 	for _, tn := range []struct{ name, domain, owner, actor string }{
 		{"Acme", "acme.example", "boss", "owner"},

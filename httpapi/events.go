@@ -121,23 +121,17 @@ type stream struct {
 	token string
 	sub   *hub.Subscription
 
-	// ctx carries the request's values to the services. It is never
-	// cancelled: what a stream starts (a query, a send) is short, and a
-	// context of its own would cost every idle connection a few hundred
-	// bytes more.
-	ctx     context.Context
 	release func() // the connection's place (see OpenStream)
 
 	mu        sync.Mutex
-	actors    map[string]*kizuna.Actor // held accounts by ID
-	replies   []any                    // answers to write, in order
-	pending   int                      // sends and reads waiting for their commit
-	writing   bool                     // a writer runs, or start still writes
-	dirty     bool                     // something arrived while the writer ran
+	actors    []*kizuna.Actor // held accounts (at most a client's five): a slice costs less than a map
+	replies   []any           // answers to write, in order
+	pending   int             // sends and reads waiting for their commit
+	writing   bool            // a writer runs, or start still writes
+	dirty     bool            // something arrived while the writer ran
 	ended     bool
 	heartbeat *time.Timer
-	beats     int         // heartbeats so far
-	noShut    func() bool // unregisters the shutdown callback
+	beats     int // heartbeats so far
 
 	lastPos int64 // the last event position written; only the writer touches it
 }
@@ -188,14 +182,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		rec.status = http.StatusSwitchingProtocols
 	}
 	conn.SetReadLimit(MaxFrameBytes)
-	// The request's context ends when the handler returns; the stream
-	// lives on its own until either side closes.
-	ctx := context.WithoutCancel(r.Context())
-	st := &stream{s: s, conn: conn, sock: sb.sock, token: token, ctx: ctx, release: release,
-		actors: map[string]*kizuna.Actor{}, writing: true}
-	for _, a := range actors {
-		st.actors[a.Account.ID] = a
-	}
+	// The stream outlives the request and keeps nothing of its context:
+	// that chain holds net/http's contexts, the channels the handshake's
+	// queries made them allocate and, for a client's session, a second
+	// copy of the own account and session (the stream's are in actors):
+	// 650 bytes to 1.3 KiB an idle connection would keep for hours. What
+	// the stream asks of the services runs on a background context with
+	// the actor of the frame at hand; it is never cancelled, since each
+	// such call is short.
+	st := &stream{s: s, conn: conn, sock: sb.sock, token: token, release: release, actors: actors, writing: true}
 	if !st.start(resume, after) {
 		conn.CloseNow()
 		if st.sub != nil {
@@ -209,10 +204,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	// that all reconnect at once (after a restart) must not ping and
 	// re-check their sessions at once ever after.
 	st.heartbeat = time.AfterFunc(heartbeat/2+rand.N(heartbeat/2), st.beat)
-	st.noShut = context.AfterFunc(s.closing, func() {
-		conn.Close(websocket.StatusGoingAway, "server shutting down: reconnect with after=last position seen")
-	})
 	st.mu.Unlock()
+	if !s.streams.add(st) {
+		go st.goAway() // shutting down already
+	}
 	// The reader runs on a fresh goroutine and this one ends: the queries
 	// above grew its stack, which an idle connection would otherwise keep
 	// for hours.
@@ -223,12 +218,28 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// actor returns the held account with ID id, or nil. Called with st.mu
+// held.
+func (st *stream) actor(id string) *kizuna.Actor {
+	for _, a := range st.actors {
+		if a.Account.ID == id {
+			return a
+		}
+	}
+	return nil
+}
+
+// goAway closes the connection for a server shutdown.
+func (st *stream) goAway() {
+	st.conn.Close(websocket.StatusGoingAway, "server shutting down: reconnect with after=last position seen")
+}
+
 func (st *stream) accountIDs() []string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	ids := make([]string, 0, len(st.actors))
-	for id := range st.actors {
-		ids = append(ids, id)
+	for _, a := range st.actors {
+		ids = append(ids, a.Account.ID)
 	}
 	slices.Sort(ids)
 	return ids
@@ -309,9 +320,9 @@ func (st *stream) start(resume bool, after int64) bool {
 	var catchup *service.Catchup
 	var err error
 	if resume {
-		catchup, err = st.s.svc.Talk.Catchup(st.ctx, after, ids)
+		catchup, err = st.s.svc.Talk.Catchup(context.Background(), after, ids)
 	} else {
-		catchup, err = st.s.svc.Talk.Catchup(st.ctx, 0, nil)
+		catchup, err = st.s.svc.Talk.Catchup(context.Background(), 0, nil)
 		if err == nil {
 			catchup.Frames, catchup.Reset, catchup.ResetAll = nil, nil, false
 		}
@@ -453,7 +464,7 @@ func (st *stream) queue(v any, answered bool) {
 // carries. It runs on the timer's goroutine, for the
 // moment of the ping.
 func (st *stream) beat() {
-	ctx, cancel := context.WithTimeout(st.ctx, pingTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
 	err := st.conn.Ping(ctx)
 	cancel()
 	if err != nil {
@@ -497,20 +508,17 @@ func (st *stream) expired(now time.Time) bool {
 // refreshAccounts reloads the held accounts; false when the stream's own
 // session has ended.
 func (st *stream) refreshAccounts() bool {
-	actor, err := st.s.svc.Auth.Authenticate(st.ctx, st.token)
+	actor, err := st.s.svc.Auth.Authenticate(context.Background(), st.token)
 	if err != nil {
 		return !errors.Is(err, kizuna.ErrUnauthorized) // keep going through a database hiccup
 	}
-	actors, err := st.s.svc.Auth.StreamActors(kizuna.WithActor(st.ctx, actor))
+	actors, err := st.s.svc.Auth.StreamActors(kizuna.WithActor(context.Background(), actor))
 	if err != nil {
 		return !errors.Is(err, kizuna.ErrUnauthorized)
 	}
 	before := st.accountIDs()
 	st.mu.Lock()
-	st.actors = map[string]*kizuna.Actor{}
-	for _, a := range actors {
-		st.actors[a.Account.ID] = a
-	}
+	st.actors = actors
 	st.mu.Unlock()
 	after := st.accountIDs()
 	if !slices.Equal(before, after) {
@@ -527,9 +535,8 @@ func (st *stream) end() {
 	st.mu.Lock()
 	st.ended = true
 	st.heartbeat.Stop()
-	noShut := st.noShut
 	st.mu.Unlock()
-	noShut()
+	st.s.streams.remove(st)
 	st.sub.Close()
 	st.conn.CloseNow()
 	st.release()
@@ -605,7 +612,7 @@ func (st *stream) handle(f clientFrame) {
 		return
 	}
 	st.mu.Lock()
-	actor := st.actors[f.AccountID]
+	actor := st.actor(f.AccountID)
 	full := st.pending >= maxPending
 	if actor != nil && !full {
 		st.pending++
@@ -619,7 +626,7 @@ func (st *stream) handle(f clientFrame) {
 		st.reply(st.answer(f, errTooManyPending))
 		return
 	}
-	actx := kizuna.WithActor(st.ctx, actor)
+	actx := kizuna.WithActor(context.Background(), actor)
 	var err error
 	if f.Type == "read" {
 		err = st.s.svc.Talk.MarkReadAsync(actx, f.RoomID, f.Seq, func(err error) {

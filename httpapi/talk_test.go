@@ -71,7 +71,33 @@ func TestTalk(t *testing.T) {
 			w := newWorld(t, eng.Open)
 			t.Run("rooms and messages", func(t *testing.T) { roomsAndMessages(t, w) })
 			t.Run("stream delivers and resumes", func(t *testing.T) { streamResumes(t, w) })
+			// Last: it closes the server's streams for good.
+			t.Run("shutdown closes streams going away", func(t *testing.T) { streamsGoAway(t, w) })
 		})
+	}
+}
+
+// streamsGoAway checks that a shutdown closes every open stream with
+// 1001 going away (clients reconnect elsewhere), and any opened after it.
+func streamsGoAway(t *testing.T, w *world) {
+	open := []*websocket.Conn{w.dial("owner", ""), w.dial("member", "")}
+	for _, c := range open {
+		if f := readFrame(t, c); f.Type != "hello" {
+			t.Fatalf("first frame = %+v, want hello", f)
+		}
+	}
+	w.api.CloseStreams()
+	late := w.dial("owner", "")
+	for i, c := range append(open, late) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var err error
+		for err == nil { // the late one may say hello first
+			_, _, err = c.Read(ctx)
+		}
+		cancel()
+		if st := websocket.CloseStatus(err); st != websocket.StatusGoingAway {
+			t.Errorf("stream %d ended with %v (status %d), want going away", i, err, st)
+		}
 	}
 }
 
