@@ -124,6 +124,15 @@ type ServiceStats interface {
 	Stats() service.Stats
 }
 
+// WatchGC reports the collector's GOGC, which the process changes with
+// what it is doing (see package gcpolicy): memory that rises when a quiet
+// server gets busy is often the collector giving garbage more room.
+func (m *Metrics) WatchGC(percent func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kizuna_gc_percent",
+		Help: "The garbage collector's GOGC on this node: 50 while quiet, 100 when busy, 200 while password hashes run, or the operator's setting (-1 for off)."},
+		func() float64 { return float64(percent()) }))
+}
+
 // WatchServices reports messages sent and sign-in failures.
 func (m *Metrics) WatchServices(s ServiceStats) {
 	m.reg.MustRegister(&serviceCollector{s: s})

@@ -1,13 +1,13 @@
 package password
 
 import (
-	"os"
-	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/kizuna-chat/kizuna/internal/gcpolicy"
 )
 
-// gcPercentWhileHashing is the collector's GOGC while argon2id runs.
+// While argon2id runs the collector runs at gcpolicy.Hashing (GOGC 200).
 // Each run allocates its memory (19 MiB at OWASP's parameters) afresh,
 // pointer-free and dead a few milliseconds later, yet it counts toward the
 // heap growth that starts a collection: at the default GOGC of 100 a
@@ -17,38 +17,32 @@ import (
 // heap grow to three times the live size while hashes run (a few dozen
 // MiB more, bounded, since the hasher bounds the runs in flight) brings
 // the rate back to within a few percent of the raw hash rate.
-const gcPercentWhileHashing = 200
 
-// gcRestoreAfter is how long the hasher must be idle before GOGC goes
-// back: lowering it can start a collection at once, which should not
-// happen between two hashes of a storm.
+// gcRestoreAfter is how long the hasher must be idle before the policy
+// hears that hashing ended: lowering GOGC can start a collection at once,
+// which should not happen between two hashes of a storm.
 const gcRestoreAfter = time.Second
 
-// gcTuner raises GOGC while hashes run. It does nothing when the operator
-// set GOGC: their choice stands.
+// gcTuner tells the process's GC policy while hashes run.
 type gcTuner struct {
+	policy  *gcpolicy.Policy
 	mu      sync.Mutex
-	enabled bool
 	running int
 	raised  bool
-	saved   int
 	idle    *time.Timer
 }
 
-var hashingGC = &gcTuner{enabled: os.Getenv("GOGC") == ""}
+var hashingGC = &gcTuner{policy: gcpolicy.Process}
 
 func (g *gcTuner) start() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if !g.enabled {
-		return
-	}
 	g.running++
 	if g.idle != nil {
 		g.idle.Stop()
 	}
 	if !g.raised {
-		g.saved = debug.SetGCPercent(gcPercentWhileHashing)
+		g.policy.SetHashing(true)
 		g.raised = true
 	}
 }
@@ -56,9 +50,6 @@ func (g *gcTuner) start() {
 func (g *gcTuner) end() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if !g.enabled {
-		return
-	}
 	g.running--
 	if g.running > 0 {
 		return
@@ -70,12 +61,12 @@ func (g *gcTuner) end() {
 	}
 }
 
-// restore puts GOGC back once no hash has run for gcRestoreAfter.
+// restore ends hashing once no hash has run for gcRestoreAfter.
 func (g *gcTuner) restore() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.running == 0 && g.raised {
-		debug.SetGCPercent(g.saved)
+		g.policy.SetHashing(false)
 		g.raised = false
 	}
 }

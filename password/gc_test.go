@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"testing"
 	"time"
+
+	"github.com/kizuna-chat/kizuna/internal/gcpolicy"
 )
 
 // gcPercent reads GOGC (setting it back at once).
@@ -28,11 +30,11 @@ func TestGCRaisedWhileHashing(t *testing.T) {
 	if err := h.acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := gcPercent(); got != gcPercentWhileHashing {
-		t.Fatalf("GOGC while hashing = %d, want %d", got, gcPercentWhileHashing)
+	if got := gcPercent(); got != gcpolicy.Hashing {
+		t.Fatalf("GOGC while hashing = %d, want %d", got, gcpolicy.Hashing)
 	}
 	h.release()
-	if got := gcPercent(); got != gcPercentWhileHashing {
+	if got := gcPercent(); got != gcpolicy.Hashing {
 		t.Fatalf("GOGC right after a hash = %d: it must not drop between the hashes of a storm", got)
 	}
 	if _, err := h.Hash(ctx, "another one"); err != nil {

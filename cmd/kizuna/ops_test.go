@@ -162,6 +162,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		{`kizuna_talk_commit_seconds_bucket{le="+Inf"}`, 1},
 		{"kizuna_events_delivered_total", 1},
 		{"kizuna_signin_failures_total", 1},
+		{"kizuna_gc_percent", 1}, // 50, 100 or 200 (or the GOGC the run was given)
 		{`kizuna_job_runs_total{job="audit_retention",result="ok"}`, 1},
 		{`go_sql_max_open_connections{db_name="kizuna_write"}`, 1},
 		{`go_sql_open_connections{db_name="kizuna_read"}`, 1},

@@ -19,6 +19,7 @@ import (
 	"github.com/kizuna-chat/kizuna"
 	"github.com/kizuna-chat/kizuna/httpapi"
 	"github.com/kizuna-chat/kizuna/hub"
+	"github.com/kizuna-chat/kizuna/internal/gcpolicy"
 	"github.com/kizuna-chat/kizuna/mail"
 	"github.com/kizuna-chat/kizuna/metrics"
 	"github.com/kizuna-chat/kizuna/password"
@@ -144,6 +145,13 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.jobs.Done()
 		m.runPurge(jobCtx)
 	}()
+	// A quiet server collects garbage more often, so idle connections do
+	// not pay for a busy one's headroom (see package gcpolicy).
+	m.jobs.Add(1)
+	go func() {
+		defer m.jobs.Done()
+		gcpolicy.Process.Watch(jobCtx, gcWatchEvery)
+	}()
 	if err := m.Services.Talk.StartTailing(ctx); err != nil {
 		return err
 	}
@@ -155,6 +163,7 @@ func (m *Main) Run(ctx context.Context) error {
 	api := httpapi.New(m.Services, m.Logger, m.URL(), append([]httpapi.Pinger{st}, ready...)...)
 	m.api = api
 	m.Metrics.WatchServices(m.Services)
+	m.Metrics.WatchGC(gcpolicy.Process.Percent)
 	m.Metrics.WatchHub(m.Services.Talk.Hub())
 	api.SetMetrics(m.Metrics)
 	m.server = &http.Server{
@@ -204,6 +213,9 @@ or from the command line: kizuna setup --tenant Acme --domain acme.example --own
 	}
 	return nil
 }
+
+// gcWatchEvery is how often the GC policy samples the allocation rate.
+const gcWatchEvery = 5 * time.Second
 
 // runAuditRetention deletes expired audit entries at start and then every
 // hour, on whichever node holds the job's lease.
