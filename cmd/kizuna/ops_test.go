@@ -126,6 +126,12 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatalf("websocket: %v", err)
 	}
 	defer conn.CloseNow()
+	// The stream subscribes after the handshake, and says hello once it
+	// has: a message committed before that is the client's to fetch (it
+	// is at or before the hello's position), not the stream's to deliver.
+	if _, hello, err := conn.Read(ctx); err != nil || !strings.Contains(string(hello), `"hello"`) {
+		t.Fatalf("first frame %s, %v; want hello", hello, err)
+	}
 	// A message sent while the stream is open is delivered to it.
 	w.owner.must(201, "POST", "/api/v1/rooms/"+w.roomID+"/messages", map[string]any{"client_msg_id": "live", "body": "live"})
 
