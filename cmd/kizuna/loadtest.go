@@ -58,6 +58,12 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return err
 	}
+	// A stray word (say two PIDs from pgrep after --pid) would otherwise
+	// end the flags there, and the run would go on with the defaults of
+	// everything after it.
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
 	// Sharing the server's machine, a generator on every CPU wakes idle
 	// threads for each frame it reads: measured on two cores at 5,000
 	// messages/s, one CPU cost it a fifth less CPU, left to the server,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,5 +67,14 @@ func TestLoadtestCPU(t *testing.T) {
 	prof, err := os.ReadFile(filepath.Join(dir, "lt.cpu"))
 	if err != nil || len(prof) < 2 || prof[0] != 0x1f || prof[1] != 0x8b {
 		t.Errorf("CPU profile: %v, %d bytes", err, len(prof))
+	}
+}
+
+// TestLoadtestRejectsStrayArguments: a stray word ends Go's flag parsing,
+// so without the check the flags after it were silently dropped.
+func TestLoadtestRejectsStrayArguments(t *testing.T) {
+	err := runLoadtest(context.Background(), []string{"--pid", "123", "456", "--profile", "hot-room"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "unexpected arguments: 456 --profile hot-room") {
+		t.Fatalf("err = %v, want the stray arguments named", err)
 	}
 }
