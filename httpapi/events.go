@@ -113,7 +113,8 @@ const maxReplies = 4 * maxPending
 
 // stream is one WebSocket connection of a client. It costs one goroutine
 // while idle, the reader. The writer runs only while something waits to be
-// written (see kick), the heartbeat is a timer, and shutdown a callback.
+// written (see kick), the heartbeat is a timer, and shutdown finds it in
+// the server's set of streams.
 type stream struct {
 	s     *Server
 	conn  *websocket.Conn

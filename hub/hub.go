@@ -87,10 +87,10 @@ type Subscription struct {
 }
 
 // OnReady sets a function called whenever events start waiting and when
-// the subscription is dropped as too slow. It is called with the
-// subscription's lock held, from the publisher, so it must be quick and
-// must not call back into the subscription: a connection uses it to start
-// its writer instead of keeping a goroutine waiting.
+// the subscription is dropped as too slow. When events start waiting it is
+// called with the subscription's lock held, from the publisher, so it must
+// be quick and must not call back into the subscription: a connection uses
+// it to start its writer instead of keeping a goroutine waiting.
 func (s *Subscription) OnReady(fn func()) {
 	s.mu.Lock()
 	s.wake = fn

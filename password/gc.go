@@ -28,7 +28,6 @@ type gcTuner struct {
 	policy  *gcpolicy.Policy
 	mu      sync.Mutex
 	running int
-	raised  bool
 	idle    *time.Timer
 }
 
@@ -41,10 +40,7 @@ func (g *gcTuner) start() {
 	if g.idle != nil {
 		g.idle.Stop()
 	}
-	if !g.raised {
-		g.policy.SetHashing(true)
-		g.raised = true
-	}
+	g.policy.SetHashing(true) // changes GOGC only the first time
 }
 
 func (g *gcTuner) end() {
@@ -65,8 +61,7 @@ func (g *gcTuner) end() {
 func (g *gcTuner) restore() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.running == 0 && g.raised {
+	if g.running == 0 {
 		g.policy.SetHashing(false)
-		g.raised = false
 	}
 }
