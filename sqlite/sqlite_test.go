@@ -108,11 +108,12 @@ func TestOptions(t *testing.T) {
 
 // TestCheckpointer checks that the writer never checkpoints (its commits
 // would pay for it) and that the background checkpointer keeps the WAL
-// bounded under a stream of writes and empties it once they stop.
+// bounded under a stream of writes (starting it over past RestartWAL) and
+// empties it once they stop.
 func TestCheckpointer(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "kizuna.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{CheckpointEvery: 20 * time.Millisecond})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{CheckpointEvery: 20 * time.Millisecond, RestartWAL: 4 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +122,12 @@ func TestCheckpointer(t *testing.T) {
 	var auto int
 	if err := w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
 		t.Fatalf("writer's wal_autocheckpoint = %d, %v; want 0", auto, err)
+	}
+	// The writer truncates a WAL past journal_size_limit inside its commit;
+	// twice the restart size keeps that off a steady load's path.
+	var limit int64
+	if err := w.QueryRowContext(ctx, `PRAGMA journal_size_limit`).Scan(&limit); err != nil || limit != 8<<20 {
+		t.Fatalf("writer's journal_size_limit = %d, %v; want %d", limit, err, 8<<20)
 	}
 	if _, err := w.ExecContext(ctx, `CREATE TABLE bulk (b BLOB)`); err != nil {
 		t.Fatal(err)
