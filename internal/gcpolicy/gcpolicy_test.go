@@ -24,11 +24,15 @@ func TestPolicyChoosesPercent(t *testing.T) {
 		want      int
 		wantCalls int
 	}{
-		{"quiet", func() { p.SetQuiet(true) }, Quiet, 1},
+		{"quiet", func() { p.SetAllocation(AllocationSlow) }, Quiet, 1},
 		{"hashing wins over quiet", func() { p.SetHashing(true) }, Hashing, 2},
-		{"busy while hashing changes nothing", func() { p.SetQuiet(false) }, Hashing, 2},
-		{"hashing ends, busy", func() { p.SetHashing(false) }, Normal, 3},
-		{"busy again is no call", func() { p.SetQuiet(false) }, Normal, 3},
+		{"normal while hashing changes nothing", func() { p.SetAllocation(AllocationNormal) }, Hashing, 2},
+		{"hashing ends, normal", func() { p.SetHashing(false) }, Normal, 3},
+		{"normal again is no call", func() { p.SetAllocation(AllocationNormal) }, Normal, 3},
+		{"fast allocation", func() { p.SetAllocation(AllocationFast) }, Busy, 4},
+		{"hashing while busy is no call (the same percent)", func() { p.SetHashing(true) }, Hashing, 4},
+		{"hashing ends, still busy", func() { p.SetHashing(false) }, Busy, 4},
+		{"quiet again", func() { p.SetAllocation(AllocationSlow) }, Quiet, 5},
 	}
 	for _, s := range steps {
 		s.do()
@@ -46,7 +50,8 @@ func TestPolicyChoosesPercent(t *testing.T) {
 func TestOperatorGOGCStands(t *testing.T) {
 	var r recorder
 	p := New(false, r.set)
-	p.SetQuiet(true)
+	p.SetAllocation(AllocationSlow)
+	p.SetAllocation(AllocationFast)
 	p.SetHashing(true)
 	if len(r.calls) != 0 || p.Percent() != Normal {
 		t.Errorf("disabled policy called SetGCPercent %v, percent %d", r.calls, p.Percent())
@@ -62,25 +67,27 @@ func TestProcessPolicyReportsOperatorGOGC(t *testing.T) {
 	}
 }
 
-func TestQuietAllocation(t *testing.T) {
+func TestClassifyAllocation(t *testing.T) {
 	const mib = 1 << 20
 	for _, c := range []struct {
 		alloc, live float64
-		want        bool
+		want        Allocation
 	}{
-		{1 * mib, 50 * mib, true},    // 10,000 idle connections: a cycle every 25 s
-		{5 * mib, 50 * mib, false},   // every 5 s: busy
-		{100 * mib, 60 * mib, false}, // talk under load
-		{0, 0, false},                // nothing live, nothing to save
+		{1 * mib, 50 * mib, AllocationSlow},    // 10,000 idle connections: a cycle at 50 every 25 s
+		{5 * mib, 50 * mib, AllocationNormal},  // every 5 s at 50, every 10 s at 100
+		{40 * mib, 60 * mib, AllocationNormal}, // a cycle at 100 every 1.5 s
+		{270 * mib, 60 * mib, AllocationFast},  // 4.5 cycles a second at 100, as the talk profile at 5,000/s
+		{0, 0, AllocationNormal},               // nothing live, nothing to save
 	} {
-		if got := QuietAllocation(c.alloc, c.live); got != c.want {
-			t.Errorf("QuietAllocation(%.0f MiB/s, %.0f MiB live) = %v, want %v", c.alloc/mib, c.live/mib, got, c.want)
+		if got := ClassifyAllocation(c.alloc, c.live); got != c.want {
+			t.Errorf("ClassifyAllocation(%.0f MiB/s, %.0f MiB live) = %v, want %v", c.alloc/mib, c.live/mib, got, c.want)
 		}
 	}
 }
 
 // TestWatchMarksQuietAndBusy runs the watcher on this process: quiet
-// after two idle samples, busy as soon as a sample sees fast allocation.
+// after two idle samples, busy as soon as a sample sees fast allocation,
+// and back to quiet when it stops.
 func TestWatchMarksQuietAndBusy(t *testing.T) {
 	var r recorder
 	p := New(true, r.set)
@@ -108,8 +115,9 @@ func TestWatchMarksQuietAndBusy(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, p, Normal)
+	waitFor(t, p, Busy)
 	close(stop)
+	waitFor(t, p, Quiet)
 	runtime.KeepAlive(ballast)
 }
 
