@@ -42,7 +42,7 @@ type Options struct {
 	// Readers is the size of the read pool; 0 means 2×CPUs.
 	Readers int
 	// CheckpointEvery is how often the background checkpointer copies the
-	// WAL into the database file; 0 means every second.
+	// WAL into the database file; 0 means every 250 ms.
 	CheckpointEvery time.Duration
 	// RestartWAL is the WAL size past which the checkpointer makes the WAL
 	// start over even while writes keep coming, holding the writer for the
@@ -94,7 +94,12 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		o.Readers = 2 * runtime.GOMAXPROCS(0)
 	}
 	if o.CheckpointEvery <= 0 {
-		o.CheckpointEvery = time.Second
+		// Four times a second rather than once: each checkpoint then
+		// syncs a quarter of the pages, and the sync holds up the
+		// writer's own WAL writes less. At 5,000 messages/s, p99
+		// send-to-delivery over four alternating runs each: 18.9-22.7 ms
+		// against 18.6-35.9 ms at one second.
+		o.CheckpointEvery = 250 * time.Millisecond
 	}
 	if o.RestartWAL <= 0 {
 		o.RestartWAL = 128 << 20
@@ -173,6 +178,11 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	return db, nil
 }
 
+// quietAfter is how long the WAL must stay unchanged before the
+// checkpointer truncates it, holding the writer while it waits for
+// readers: a pause between bursts of a busy server is not quiet.
+const quietAfter = time.Second
+
 // pageSize is SQLite's default page size, which the store keeps: a WAL
 // frame holds one page (and a 24-byte header).
 const pageSize = 4096
@@ -189,7 +199,7 @@ const pageSize = 4096
 // when, at the start of its transaction, every frame has been copied, and
 // a writer that commits back to back always adds frames while a checkpoint
 // runs, so the WAL grew without end under load. Past restartFrames, and
-// when the WAL is unchanged since the last round (the server is quiet), a
+// when the WAL has not changed for quietAfter (the server is quiet), a
 // round therefore takes the write pool's only connection, so no commit
 // can land in between, and checkpoints again: PASSIVE under load, which
 // (after catchUp) only has the last moments' frames left to copy, after which the next
@@ -205,7 +215,7 @@ func startCheckpointer(cp, write *sql.DB, every time.Duration, restartFrames int
 		defer close(done)
 		t := time.NewTicker(every)
 		defer t.Stop()
-		lastFrames := -1
+		lastFrames, changedAt := -1, time.Now()
 		var failing error
 		for {
 			select {
@@ -214,7 +224,11 @@ func startCheckpointer(cp, write *sql.DB, every time.Duration, restartFrames int
 			case <-t.C:
 			}
 			frames, err := checkpoint(ctx, cp, "PASSIVE")
-			if quiet := frames == lastFrames; err == nil && frames > 0 && (quiet || frames >= restartFrames) {
+			if frames != lastFrames {
+				changedAt = time.Now()
+			}
+			quiet := frames == lastFrames && time.Since(changedAt) >= quietAfter
+			if err == nil && frames > 0 && (quiet || frames >= restartFrames) {
 				mode := "TRUNCATE"
 				if !quiet {
 					mode = "PASSIVE"
