@@ -81,6 +81,15 @@ var (
 // second); each op checks before it writes, so a refused op leaves nothing
 // behind and the rest of the batch still commits.
 func (db *DB) ApplyTalk(ctx context.Context, ops []store.TalkOp) ([]store.TalkResult, error) {
+	if db.dialect.Name == "sqlite" {
+		// A context that can end costs a goroutine per statement, in
+		// database/sql (awaitDone) and in the driver (interruptOnDone):
+		// about 30,000 a second at 5,000 messages/s. SQLite's writer has
+		// nothing to give up on mid-transaction (busy_timeout bounds its
+		// lock waits), so the batch runs to its end: 3% less server CPU
+		// and p99 at 5,000 msg/s 22.8 and 18.4 ms against 26.0 and 22.3.
+		ctx = context.WithoutCancel(ctx)
+	}
 	var results []store.TalkResult
 	var missed []string
 	err := db.inTx(ctx, func(tx *Tx) error {
