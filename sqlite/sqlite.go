@@ -46,9 +46,11 @@ type Options struct {
 	CheckpointEvery time.Duration
 	// RestartWAL is the WAL size past which the checkpointer makes the WAL
 	// start over even while writes keep coming, holding the writer for the
-	// moment that takes; 0 means 128 MiB (about two seconds of talk at
-	// 5,000 messages/s). The WAL file keeps its size for the next round
-	// up to twice this, so that starting over does not truncate it.
+	// moment that takes (1-15 ms); 0 means 512 MiB (about five seconds of
+	// talk at 5,000 messages/s). The WAL file keeps its size for the next
+	// round up to twice this, so that starting over does not truncate it.
+	// At 5,000 msg/s, p99 send-to-delivery over alternating runs:
+	// 17.8-20.8 ms at 512 MiB, 22.5-24.3 ms at 128 MiB.
 	RestartWAL int64
 	// Log receives checkpoint failures; nil means slog.Default().
 	Log *slog.Logger
@@ -102,7 +104,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		o.CheckpointEvery = 250 * time.Millisecond
 	}
 	if o.RestartWAL <= 0 {
-		o.RestartWAL = 128 << 20
+		o.RestartWAL = 512 << 20
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()

@@ -34,6 +34,10 @@ type Config struct {
 	// SQLiteSynchronous is NORMAL (survives a killed process) or FULL
 	// (also survives power loss) (KIZUNA_SQLITE_SYNCHRONOUS).
 	SQLiteSynchronous string
+	// SQLiteWALRestartMiB is the write-ahead log's size, in MiB, past
+	// which it starts over even under steady writes; the file keeps up to
+	// twice that (KIZUNA_SQLITE_WAL_RESTART).
+	SQLiteWALRestartMiB int
 	// OpenSignup lets anyone create a tenant (KIZUNA_OPEN_SIGNUP).
 	OpenSignup bool
 	// PublicURL is the address people use to reach the server, for
@@ -77,6 +81,7 @@ func DefaultConfig() Config {
 		Addr:                 "127.0.0.1:8080",
 		DataDir:              "./kizuna-data",
 		SQLiteSynchronous:    "NORMAL",
+		SQLiteWALRestartMiB:  512,
 		SessionTTL:           30 * 24 * time.Hour,
 		MaxAccountsPerClient: 5,
 		DomainGrace:          30 * 24 * time.Hour,
@@ -113,6 +118,13 @@ func (c *Config) applyEnv(getenv func(string) string) (err error) {
 			return fmt.Errorf("KIZUNA_MAX_ACCOUNTS_PER_CLIENT: want a number, got %q", v)
 		}
 		c.MaxAccountsPerClient = n
+	}
+	if v := getenv("KIZUNA_SQLITE_WAL_RESTART"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(v, "MiB"), "M"))
+		if err != nil {
+			return fmt.Errorf("KIZUNA_SQLITE_WAL_RESTART: want a size in MiB, got %q", v)
+		}
+		c.SQLiteWALRestartMiB = n
 	}
 	if v := getenv("KIZUNA_MESSAGE_RATE"); v == "off" {
 		c.MessageRate = -1
@@ -179,6 +191,9 @@ func (c *Config) Validate() error {
 	c.SQLiteSynchronous = strings.ToUpper(c.SQLiteSynchronous)
 	if c.SQLiteSynchronous != "NORMAL" && c.SQLiteSynchronous != "FULL" {
 		errs = append(errs, fmt.Errorf("KIZUNA_SQLITE_SYNCHRONOUS must be NORMAL or FULL, not %q", c.SQLiteSynchronous))
+	}
+	if c.SQLiteWALRestartMiB < 4 || c.SQLiteWALRestartMiB > 65536 {
+		errs = append(errs, fmt.Errorf("KIZUNA_SQLITE_WAL_RESTART must be between 4 and 65536 (MiB), not %d", c.SQLiteWALRestartMiB))
 	}
 	if c.SMTPURL != "" {
 		if _, err := mail.ParseSMTPURL(c.SMTPURL); err != nil {

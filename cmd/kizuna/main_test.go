@@ -114,17 +114,21 @@ func TestSetupCommand(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	env := map[string]string{"KIZUNA_ADDR": "0.0.0.0:9000", "KIZUNA_DATA": "/var/lib/kizuna", "KIZUNA_OPEN_SIGNUP": "true"}
+	env := map[string]string{"KIZUNA_ADDR": "0.0.0.0:9000", "KIZUNA_DATA": "/var/lib/kizuna", "KIZUNA_OPEN_SIGNUP": "true", "KIZUNA_SQLITE_WAL_RESTART": "64MiB"}
 	c := DefaultConfig()
 	if err := c.applyEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "0.0.0.0:9000" || c.DataDir != "/var/lib/kizuna" || !c.OpenSignup || c.UsesPostgres() {
+	if c.Addr != "0.0.0.0:9000" || c.DataDir != "/var/lib/kizuna" || !c.OpenSignup || c.UsesPostgres() || c.SQLiteWALRestartMiB != 64 {
 		t.Errorf("env not applied: %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid env refused: %v", err)
 	}
 	for _, bad := range []map[string]string{
 		{"KIZUNA_DATABASE_URL": "mysql://x"},
 		{"KIZUNA_SQLITE_SYNCHRONOUS": "OFF"},
+		{"KIZUNA_SQLITE_WAL_RESTART": "1"},
 		{"KIZUNA_LOG_FORMAT": "xml"},
 	} {
 		c := DefaultConfig()
@@ -136,6 +140,10 @@ func TestConfig(t *testing.T) {
 	c = DefaultConfig()
 	if err := c.applyEnv(func(k string) string { return map[string]string{"KIZUNA_OPEN_SIGNUP": "maybe"}[k] }); err == nil {
 		t.Error("KIZUNA_OPEN_SIGNUP=maybe accepted")
+	}
+	c = DefaultConfig()
+	if err := c.applyEnv(func(k string) string { return map[string]string{"KIZUNA_SQLITE_WAL_RESTART": "big"}[k] }); err == nil {
+		t.Error("KIZUNA_SQLITE_WAL_RESTART=big accepted")
 	}
 }
 

@@ -82,7 +82,7 @@ func openStore(ctx context.Context, c Config) (*sqlstore.DB, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
-	return sqlite.Open(ctx, filepath.Join(c.DataDir, "kizuna.db"), sqlite.Options{Synchronous: c.SQLiteSynchronous})
+	return sqlite.Open(ctx, filepath.Join(c.DataDir, "kizuna.db"), sqlite.Options{Synchronous: c.SQLiteSynchronous, RestartWAL: int64(c.SQLiteWALRestartMiB) << 20})
 }
 
 // Run opens the store, starts listening and serves in the background. On
