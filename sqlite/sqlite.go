@@ -46,9 +46,10 @@ type Options struct {
 	CheckpointEvery time.Duration
 	// RestartWAL is the WAL size past which the checkpointer makes the WAL
 	// start over even while writes keep coming, holding the writer for the
-	// moment that takes (1-15 ms); 0 means 512 MiB (about five seconds of
-	// talk at 5,000 messages/s). The WAL file keeps its size for the next
-	// round up to twice this, so that starting over does not truncate it.
+	// moment that takes (10-18 ms at 5,000 msg/s, mostly two syncs); 0
+	// means 512 MiB (about five seconds of talk at 5,000 messages/s). The
+	// WAL file keeps its size for the next round up to twice this, so
+	// that starting over does not truncate it.
 	// At 5,000 msg/s, p99 send-to-delivery over alternating runs:
 	// 17.8-20.8 ms at 512 MiB, 22.5-24.3 ms at 128 MiB.
 	RestartWAL int64
