@@ -219,12 +219,12 @@ const pageSize = 4096
 // when the WAL has not changed for quietAfter (the server is quiet), a
 // round therefore takes the write pool's only connection, so no commit
 // can land in between, and checkpoints again: PASSIVE under load, which
-// (after catchUp) only has the last moments' frames left to copy, after which the next
-// transaction starts the WAL over; TRUNCATE when quiet, which also empties
-// the file, so an idle server does not keep the high-water mark of its
-// last burst. Holding the connection makes the writer wait in the pool's
-// queue, woken the moment the checkpoint ends, rather than fail on
-// SQLite's write lock and sleep in its busy handler.
+// (after catchUp) only has the last moments' frames left to copy, after
+// which the next transaction starts the WAL over; TRUNCATE when quiet,
+// which also empties the file, so an idle server does not keep the
+// high-water mark of its last burst. Holding the connection makes the
+// writer wait in the pool's queue, woken the moment the checkpoint ends,
+// rather than fail on SQLite's write lock and sleep in its busy handler.
 func startCheckpointer(cp, write *sql.DB, every time.Duration, restartFrames int, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -244,7 +244,7 @@ func startCheckpointer(cp, write *sql.DB, every time.Duration, restartFrames int
 			if frames != lastFrames {
 				changedAt = time.Now()
 			}
-			quiet := frames == lastFrames && time.Since(changedAt) >= quietAfter
+			quiet := time.Since(changedAt) >= quietAfter
 			if err == nil && frames > 0 && (quiet || frames >= restartFrames) {
 				mode := "TRUNCATE"
 				if !quiet {
