@@ -187,9 +187,25 @@ func (p *page) fill(selector, value string) {
 	p.do(chromedp.SendKeys(sel(selector), value))
 }
 
+// click waits for the element and clicks it. When the app re-renders in
+// between (the account switcher does as a signed-in account's data
+// arrives), chromedp is left holding a node that is gone ("Could not find
+// node with given id"): the click is then tried again on the element now
+// on the page, until the usual timeout.
 func (p *page) click(selector string) {
 	p.t.Helper()
-	p.do(chromedp.WaitVisible(sel(selector)), chromedp.Click(sel(selector)))
+	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
+	defer cancel()
+	for {
+		err := chromedp.Do(ctx, chromedp.WaitVisible(sel(selector)), chromedp.Click(sel(selector)))
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil || !strings.Contains(err.Error(), "Could not find node with given id") {
+			p.fail(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (p *page) waitVisible(selector string) {
