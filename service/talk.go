@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -239,6 +241,9 @@ var errShuttingDown = kizuna.Errorf(kizuna.ErrUnavailable, "shutting_down", "The
 func (t *TalkService) run() {
 	defer close(t.stopped)
 	batch := make([]*pendingOp, 0, maxBatch)
+	window := time.NewTimer(time.Hour)
+	window.Stop()
+	var policy gatherPolicy
 	for {
 		select {
 		case p := <-t.queue:
@@ -252,7 +257,11 @@ func (t *TalkService) run() {
 					break drain
 				}
 			}
+			if policy.wait(len(batch), time.Now()) {
+				batch = t.gather(batch, window)
+			}
 			t.commit(batch)
+			policy.committed(batch, time.Now())
 		case <-t.stop:
 			for {
 				select {
@@ -264,6 +273,75 @@ func (t *TalkService) run() {
 			}
 		}
 	}
+}
+
+// gatherPolicy decides when the writer waits a moment for more writes
+// before committing, so that one commit carries several. A commit
+// rewrites every page it touches (each room's leaf in three indexes, the
+// room row, the tables' last pages) and costs a WAL write per page: at
+// 5,000 messages/s in 100 rooms of 10, commits carried 1.8 sends each,
+// and waiting gatherFor cut the server's CPU by 8% and p99
+// send-to-delivery from 32-82 ms to 27-29 ms (three 20 s runs each,
+// 2-core host of 2026-12-03). It waits only when waiting can gather:
+//
+//   - traffic is steady (the last commit ended within steadyWithin): a
+//     lone message after a quiet spell goes at once;
+//   - the batch is small: a busy writer gathers by itself meanwhile;
+//   - many accounts have been writing lately. A few busy senders (a hot
+//     room of 8) each wait for their last message's acknowledgement
+//     before the next, so nothing more would come: waiting halved that
+//     room's rate, because an idle runtime rounds a sub-millisecond
+//     timer up to a millisecond.
+type gatherPolicy struct {
+	lastCommit time.Time
+	// seen sketches the accounts that wrote in the current period: bit
+	// hash(account) mod 64 each. A full period sets about 60 bits when
+	// hundreds write, at most 8 when 8 do.
+	seen    uint64
+	batches int
+	many    bool // many accounts wrote in the last full period
+}
+
+const (
+	gatherFor    = 500 * time.Microsecond
+	steadyWithin = 5 * time.Millisecond
+	gatherBelow  = 8   // batches this large commit without waiting
+	sketchPeriod = 256 // batches per period of the sketch
+	manyWriters  = 32  // bits of the sketch that mean many accounts
+)
+
+// wait says whether a batch of n writes, ready at now, should gather more.
+func (g *gatherPolicy) wait(n int, now time.Time) bool {
+	return g.many && n < gatherBelow && now.Sub(g.lastCommit) < steadyWithin
+}
+
+// committed records a batch committed at now.
+func (g *gatherPolicy) committed(batch []*pendingOp, now time.Time) {
+	g.lastCommit = now
+	for _, p := range batch {
+		g.seen |= 1 << (maphash.String(sketchSeed, p.op.ActorID) % 64)
+	}
+	if g.batches++; g.batches == sketchPeriod {
+		g.many = bits.OnesCount64(g.seen) >= manyWriters
+		g.seen, g.batches = 0, 0
+	}
+}
+
+var sketchSeed = maphash.MakeSeed()
+
+// gather adds to batch what arrives within gatherFor, until it is full.
+func (t *TalkService) gather(batch []*pendingOp, window *time.Timer) []*pendingOp {
+	window.Reset(gatherFor)
+	defer window.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case p := <-t.queue:
+			batch = append(batch, p)
+		case <-window.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (t *TalkService) commit(batch []*pendingOp) {
