@@ -129,7 +129,7 @@ type ServiceStats interface {
 // server gets busy is often the collector giving garbage more room.
 func (m *Metrics) WatchGC(percent func() int) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kizuna_gc_percent",
-		Help: "The garbage collector's GOGC on this node: 50 while quiet, 100 in between, 200 under heavy load or while password hashes run, or the operator's setting (-1 for off)."},
+		Help: "The garbage collector's GOGC on this node: 50 while quiet, 100 in between, 200 while password hashes run, 200 or more under heavy load (a collection a second, within 128 MiB of garbage), or the operator's setting (-1 for off)."},
 		func() float64 { return float64(percent()) }))
 }
 

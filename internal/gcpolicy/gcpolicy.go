@@ -14,10 +14,12 @@
 //     afresh (see package password).
 //   - Quiet (50) while allocation is slow enough that collections at 50
 //     would still come no more than every quietCycle.
-//   - Busy (200) while allocation is fast enough that collections at 100
-//     would come more often than every busyCycle: a server under load
-//     has memory to spare for the garbage, and each collection slows
-//     every goroutine while it marks.
+//   - Busy (200 or more) while allocation is fast enough that collections
+//     at 100 would come more often than every busyCycle: a server under
+//     load has memory to spare for the garbage, and each collection slows
+//     every goroutine while it marks. The percent is what spaces
+//     collections busyCycle apart (see BusyPercent), as long as the
+//     garbage stays within busyHeadroom.
 //   - Normal (100, Go's default) otherwise.
 //
 // An operator who sets GOGC keeps it: the policy then changes nothing.
@@ -48,12 +50,28 @@ const (
 const quietCycle = 10 * time.Second
 
 // busyCycle is the interval between collections at Normal below which
-// the process counts as busy. At 5,000 messages/s the talk profile
-// collected about 4.5 times a second, each marking for about 20 ms with
-// every goroutine paying write barriers and assists meanwhile; at 200,
-// half as often, p99 send-to-delivery fell from 26.6-27.2 ms to
-// 19.4-20.4 ms for about 60 MiB more heap (BENCHMARKS.md).
+// the process counts as busy, and the interval Busy aims for. At 5,000
+// messages/s the talk profile collected about 4.5 times a second, each
+// marking for about 20 ms with every goroutine paying write barriers and
+// assists meanwhile; at 200, half as often, p99 send-to-delivery fell
+// from 26.6-27.2 ms to 19.4-20.4 ms for about 60 MiB more heap. Its live
+// heap is only 8-9 MiB, so 200 still collected 2.7 times a second; once a
+// second (about 700) gave 17.1-18.2 ms against 17.4-26.0 (BENCHMARKS.md).
 const busyCycle = time.Second
+
+// busyHeadroom bounds the garbage Busy lets pile up beyond the live heap:
+// a server with a large live heap stays at Busy's floor.
+const busyHeadroom = 128 << 20
+
+// BusyPercent is the percent at which allocating allocPerSecond bytes a
+// second, with live bytes of live heap, collects once every busyCycle:
+// at least Busy, and at most what lets garbage reach busyHeadroom (unless
+// that is under Busy).
+func BusyPercent(allocPerSecond, live float64) int {
+	live = max(live, 1<<20) // a heap just starting would get no bound
+	need := allocPerSecond * busyCycle.Seconds() / live * 100
+	return int(max(min(need, busyHeadroom/live*100), Busy))
+}
 
 // Allocation is how fast the process makes garbage, as Watch sees it.
 type Allocation int
@@ -72,13 +90,14 @@ type Policy struct {
 	set     func(int) int // debug.SetGCPercent, or a test's
 	hashing bool
 	alloc   Allocation
+	busy    int // the percent while allocation is fast
 	current int
 }
 
 // New returns a policy that applies percents with set, or changes
 // nothing when not enabled. It assumes the process runs at Normal.
 func New(enabled bool, set func(int) int) *Policy {
-	return &Policy{enabled: enabled, set: set, current: Normal}
+	return &Policy{enabled: enabled, set: set, busy: Busy, current: Normal}
 }
 
 // Process is the policy of this process; it is disabled when the GOGC
@@ -113,6 +132,15 @@ func (p *Policy) SetAllocation(a Allocation) {
 	p.apply()
 }
 
+// SetBusyPercent sets the percent while allocation is fast (see
+// BusyPercent); below Busy counts as Busy.
+func (p *Policy) SetBusyPercent(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.busy = max(n, Busy)
+	p.apply()
+}
+
 // Percent returns the percent in force: the policy's choice, or the GOGC
 // the operator set (-1 for off).
 func (p *Policy) Percent() int {
@@ -130,7 +158,7 @@ func (p *Policy) apply() {
 	case p.hashing:
 		want = Hashing
 	case p.alloc == AllocationFast:
-		want = Busy
+		want = p.busy
 	case p.alloc == AllocationSlow:
 		want = Quiet
 	}
@@ -175,7 +203,8 @@ func (p *Policy) Watch(ctx context.Context, every time.Duration) {
 		alloc, now := samples[0].Value.Uint64(), time.Now()
 		rate := float64(alloc-lastAlloc) / now.Sub(lastAt).Seconds()
 		lastAlloc, lastAt = alloc, now
-		a := ClassifyAllocation(rate, float64(samples[1].Value.Uint64()))
+		live := float64(samples[1].Value.Uint64())
+		a := ClassifyAllocation(rate, live)
 		if a == AllocationSlow {
 			slowRuns++
 			if slowRuns < 2 {
@@ -183,6 +212,9 @@ func (p *Policy) Watch(ctx context.Context, every time.Duration) {
 			}
 		} else {
 			slowRuns = 0
+		}
+		if a == AllocationFast {
+			p.SetBusyPercent(BusyPercent(rate, live))
 		}
 		p.SetAllocation(a)
 	}

@@ -32,7 +32,13 @@ func TestPolicyChoosesPercent(t *testing.T) {
 		{"fast allocation", func() { p.SetAllocation(AllocationFast) }, Busy, 4},
 		{"hashing while busy is no call (the same percent)", func() { p.SetHashing(true) }, Hashing, 4},
 		{"hashing ends, still busy", func() { p.SetHashing(false) }, Busy, 4},
-		{"quiet again", func() { p.SetAllocation(AllocationSlow) }, Quiet, 5},
+		{"busy with a small live heap", func() { p.SetBusyPercent(700) }, 700, 5},
+		{"hashing while busier than hashing", func() { p.SetHashing(true) }, Hashing, 6},
+		{"hashing ends, busy at 700 again", func() { p.SetHashing(false) }, 700, 7},
+		{"under Busy counts as Busy", func() { p.SetBusyPercent(120) }, Busy, 8},
+		{"quiet again", func() { p.SetAllocation(AllocationSlow) }, Quiet, 9},
+		{"a busy percent while quiet waits for busy", func() { p.SetBusyPercent(900) }, Quiet, 9},
+		{"busy again", func() { p.SetAllocation(AllocationFast) }, 900, 10},
 	}
 	for _, s := range steps {
 		s.do()
@@ -81,6 +87,24 @@ func TestClassifyAllocation(t *testing.T) {
 	} {
 		if got := ClassifyAllocation(c.alloc, c.live); got != c.want {
 			t.Errorf("ClassifyAllocation(%.0f MiB/s, %.0f MiB live) = %v, want %v", c.alloc/mib, c.live/mib, got, c.want)
+		}
+	}
+}
+
+func TestBusyPercent(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		alloc, live float64
+		want        int
+	}{
+		{58 * mib, 8 * mib, 725},     // the talk profile at 5,000/s: once a second
+		{300 * mib, 8 * mib, 1600},   // faster still: the garbage stops at busyHeadroom
+		{12 * mib, 8 * mib, Busy},    // a cycle every 2 s at 200 already
+		{300 * mib, 200 * mib, Busy}, // a large live heap stays at the floor
+		{100 * mib, 0, 10000},        // nothing live yet: counted as 1 MiB
+	} {
+		if got := BusyPercent(c.alloc, c.live); got != c.want {
+			t.Errorf("BusyPercent(%.0f MiB/s, %.0f MiB live) = %d, want %d", c.alloc/mib, c.live/mib, got, c.want)
 		}
 	}
 }
