@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"time"
 
@@ -170,11 +171,22 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	cp.SetMaxIdleConns(1)
 	cp.SetConnMaxLifetime(0)
 	cp.SetConnMaxIdleTime(0)
-	stop := startCheckpointer(cp, write, o.CheckpointEvery, int(o.RestartWAL/pageSize), o.Log)
+	// The checkpointer syncs the database file through a descriptor of
+	// its own (see startCheckpointer). Closing any descriptor of a file
+	// drops every POSIX lock the process holds on it, SQLite's included,
+	// so this one is closed only after SQLite's connections are.
+	file, err := os.Open(path)
+	if err != nil {
+		cp.Close()
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	stop := startCheckpointer(cp, write, file, o.CheckpointEvery, int(o.RestartWAL/pageSize), o.Log)
 	db.OnClose(func() error {
 		stop()
 		return cp.Close()
 	})
+	db.AfterClose(file.Close)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -222,10 +234,12 @@ const pageSize = 4096
 // (after catchUp) only has the last moments' frames left to copy, after
 // which the next transaction starts the WAL over; TRUNCATE when quiet,
 // which also empties the file, so an idle server does not keep the
-// high-water mark of its last burst. Holding the connection makes the
+// high-water mark of its last burst. Under load the database file is
+// synced (through file, a descriptor of its own) before the writer is
+// held: see syncBeforeHold. Holding the connection makes the
 // writer wait in the pool's queue, woken the moment the checkpoint ends,
 // rather than fail on SQLite's write lock and sleep in its busy handler.
-func startCheckpointer(cp, write *sql.DB, every time.Duration, restartFrames int, log *slog.Logger) (stop func()) {
+func startCheckpointer(cp, write *sql.DB, file *os.File, every time.Duration, restartFrames int, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -250,6 +264,9 @@ func startCheckpointer(cp, write *sql.DB, every time.Duration, restartFrames int
 				if !quiet {
 					mode = "PASSIVE"
 					frames, err = catchUp(ctx, cp, frames)
+					if err == nil {
+						frames, err = syncBeforeHold(ctx, cp, file, frames)
+					}
 				}
 				if err == nil {
 					frames, err = checkpointAlone(ctx, cp, write, mode)
@@ -312,6 +329,22 @@ func catchUp(ctx context.Context, cp *sql.DB, frames int) (int, error) {
 		frames = more
 	}
 	return frames, nil
+}
+
+// syncBeforeHold flushes the database file to disk, then catches up
+// again, without holding the writer. SQLite syncs the database file only
+// when a checkpoint has copied the whole WAL, which under load is the
+// held one: the passive passes of the five seconds before left their
+// pages dirty in the page cache, and the held pass's sync wrote them all
+// out with every send waiting. At 5,000 messages/s (three alternating
+// 30 s runs, a hold every 5.5 s) holds took 3.6-32.5 ms, median 9;
+// synced first, 0.02-6.8 ms, median 3.7, and p99 send-to-delivery
+// 18.9-24.2 ms against 21.9-25.1.
+func syncBeforeHold(ctx context.Context, cp *sql.DB, file *os.File, frames int) (int, error) {
+	if err := datasync(file); err != nil {
+		return frames, err
+	}
+	return catchUp(ctx, cp, frames)
 }
 
 // checkpointAlone runs a checkpoint while holding the write pool's

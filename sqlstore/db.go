@@ -64,8 +64,10 @@ type DB struct {
 	// transactions; nil when the driver caches statements itself.
 	stmts *stmtCache
 	// closers run first on Close: the engine's background work on the
-	// connections (SQLite's checkpointer).
-	closers []func() error
+	// connections (SQLite's checkpointer). afterClose runs last, once the
+	// connections are closed.
+	closers    []func() error
+	afterClose []func() error
 }
 
 var _ store.Store = (*DB)(nil)
@@ -84,6 +86,12 @@ func New(write, read *sql.DB, d Dialect) *DB {
 // use it to stop work they run in the background. It is not safe to call
 // concurrently with Close.
 func (db *DB) OnClose(fn func() error) { db.closers = append(db.closers, fn) }
+
+// AfterClose registers fn to run when the store closes, after its
+// connections have (SQLite's extra file descriptor, whose closing would
+// drop the locks the connections hold). It is not safe to call
+// concurrently with Close.
+func (db *DB) AfterClose(fn func() error) { db.afterClose = append(db.afterClose, fn) }
 
 // WriteDB returns the connection pool used for writes (for tools such as
 // backups and integrity checks).
@@ -145,6 +153,10 @@ func (db *DB) Close() error {
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
+	for _, fn := range db.afterClose {
+		err = errors.Join(err, fn())
+	}
+	db.afterClose = nil
 	return err
 }
 
