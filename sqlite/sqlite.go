@@ -47,7 +47,7 @@ type Options struct {
 	CheckpointEvery time.Duration
 	// RestartWAL is the WAL size past which the checkpointer makes the WAL
 	// start over even while writes keep coming, holding the writer for the
-	// moment that takes (10-18 ms at 5,000 msg/s, mostly two syncs); 0
+	// moment that takes (a median 3.7 ms at 5,000 msg/s, mostly two syncs); 0
 	// means 512 MiB (about five seconds of talk at 5,000 messages/s). The
 	// WAL file keeps its size for the next round up to twice this, so
 	// that starting over does not truncate it.
@@ -309,7 +309,7 @@ func checkpoint(ctx context.Context, cp *sql.DB, mode string) (frames int, err e
 // profile's slowest percent. Checkpointing again without the writer
 // until a pass finds few new frames leaves the held one little to copy;
 // what it still costs is mostly its two syncs (the WAL's, then the
-// database file's), 1-15 ms on this machine's disk.
+// database file's; see syncBeforeHold), a few ms on this machine's disk.
 const (
 	catchUpFrames = 256
 	catchUpRounds = 8
