@@ -195,6 +195,11 @@ func TestClusterTwoNodes(t *testing.T) {
 		}
 	}
 	onN2, _ := dial(n2.url, sato)
+	// A fresh stream delivers what commits after its hello (the position it
+	// starts from); sending before the hello raced with it.
+	if err := next(onN2, 5*time.Second, func(f map[string]any) bool { return f["type"] == "hello" }); err != nil {
+		t.Fatalf("no hello on node 2: %v", err)
+	}
 	call(t, n1.url, boss, "POST", "/api/v1/rooms/"+room.ID+"/messages", `{"client_msg_id":"x-1","body":"from node 1"}`, 201, nil)
 	if err := next(onN2, 5*time.Second, func(f map[string]any) bool {
 		msg, _ := f["message"].(map[string]any)
