@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,6 +75,19 @@ func RunIdle(ctx context.Context, api *API, fx *Fixture, conns int, settle time.
 	if err != nil {
 		return nil, err
 	}
-	return &Report{Profile: "idle", Clients: conns, ServerBefore: &before, ServerAfter: &after,
+	return &Report{Profile: "idle", Clients: conns, Seconds: settle.Seconds(), ServerBefore: &before, ServerAfter: &after,
 		IdleBytesPerConnection: (after.RSSMiB - before.RSSMiB) * 1024 * 1024 / float64(conns)}, nil
+}
+
+// idleText reports the idle profile: memory, with no traffic to show.
+func (r *Report) idleText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "profile idle: %d WebSockets held open, settled %.0fs\n", r.Clients, r.Seconds)
+	if r.ServerAfter != nil && r.ServerBefore != nil {
+		fmt.Fprintf(&b, "  server RSS          %.0f MiB before connecting, %.0f MiB after settling (peak %.0f MiB)\n",
+			r.ServerBefore.RSSMiB, r.ServerAfter.RSSMiB, r.ServerAfter.PeakRSSMiB)
+	}
+	fmt.Fprintf(&b, "  server memory per idle connection: %.1f KiB\n", r.IdleBytesPerConnection/1024)
+	b.WriteString(r.generatorText())
+	return b.String()
 }

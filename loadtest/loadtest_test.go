@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,17 @@ func TestTalkProfile(t *testing.T) {
 	}
 	if si.Accepted == 0 || len(si.Errors) != 0 {
 		t.Errorf("sign-in storm: %s", si.Text())
+	}
+	// The idle profile holds connections open and reads the server's
+	// memory: here the server is this test's own process. Its report shows
+	// memory, not empty traffic rows.
+	idle, err := loadtest.RunIdle(ctx, api, fx, 30, 0, os.Getpid(), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := idle.Text(); idle.ServerAfter == nil || !strings.Contains(text, "30 WebSockets held open") ||
+		!strings.Contains(text, "per idle connection") || strings.Contains(text, "messages accepted") {
+		t.Errorf("idle report:\n%s", text)
 	}
 	// Without credentials or a state file there is nothing to run with.
 	again, err := loadtest.Prepare(ctx, api, loadtest.Setup{Clients: 20, StatePath: t.TempDir() + "/none.json"}, t.Logf)

@@ -550,8 +550,11 @@ func parallel(ctx context.Context, n, width int, fn func(i int) error) error {
 
 // Text renders a report as a table for people.
 func (r *Report) Text() string {
-	if r.Profile == "signin" {
+	switch r.Profile {
+	case "signin":
 		return r.signInText()
+	case "idle":
+		return r.idleText()
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "profile %s: %d clients on %d node(s), %d rooms of %d, %d senders, offered %s, measured %.1fs\n",
