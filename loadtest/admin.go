@@ -80,6 +80,8 @@ func RunAdmin(ctx context.Context, api *API, fx *Fixture, o Admin, progress func
 	if err := api.Do(ctx, fx.AdminToken, "POST", "/api/v1/domains", map[string]string{"name": "lt-" + run + ".example"}, &d); err != nil {
 		return nil, fmt.Errorf("adding the import domain: %w", err)
 	}
+	// Recorded at once, for Cleanup, however the run ends.
+	fx.Domains = append(fx.Domains, d.ID)
 	rep := &AdminReport{Domain: d.Name}
 	var errs Errors
 

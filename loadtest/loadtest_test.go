@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +66,89 @@ func TestTalkProfile(t *testing.T) {
 	if err == nil || again != nil {
 		t.Error("preparing without credentials or state must fail with a clear error")
 	}
+	// The tool made this tenant with the setup token: cleaning up cancels
+	// it whole (restorable with the code), and its sessions end.
+	cleaned, err := loadtest.Cleanup(ctx, api, fx, loadtest.Setup{}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cleaned.Tenant != "Load test" || cleaned.RestoreCode == "" || !strings.Contains(cleaned.Text(), cleaned.RestoreCode) {
+		t.Errorf("cleanup of the tool's tenant: %+v", cleaned)
+	}
+	for _, tok := range []string{fx.AdminToken, fx.Accounts[0].Token} {
+		if err := api.Do(ctx, tok, "GET", "/api/v1/me", nil, nil); err == nil {
+			t.Error("a session of the cancelled test tenant still works")
+		}
+	}
+}
+
+// TestCleanupInExistingTenant prepares members in a tenant the tool did
+// not make, runs the admin profile, and cleans up from the state file:
+// the test members and the admin profile's domain go, the admin and the
+// tenant stay, and a second cleanup finds everything gone.
+func TestCleanupInExistingTenant(t *testing.T) {
+	api, token := loadtest.StartTestServer(t)
+	ctx := context.Background()
+	err := api.Do(ctx, "", "POST", "/api/v1/setup", map[string]string{"setup_token": token, "tenant_name": "Acme",
+		"domain": "acme.example", "owner_local": "boss", "owner_password": "a sturdy owner phrase"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir() + "/state.json"
+	setup := loadtest.Setup{AdminID: "boss@acme.example", AdminPassword: "a sturdy owner phrase", Clients: 6, StatePath: state, Concurrency: 3}
+	fx, err := loadtest.Prepare(ctx, api, setup, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	talk := loadtest.Talk{RoomSize: 3, Warmup: 50 * time.Millisecond, Duration: 200 * time.Millisecond, Rate: 20}
+	if _, err := loadtest.RunWhileTalking(ctx, []*loadtest.API{api}, fx, talk, loadtest.Admin{ImportRows: 40, Renames: 1, Searches: 5}, 0, t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadtest.RecordDomains(state, fx.Domains); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := loadtest.ReadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.OwnsTenant || saved.OwnerPassword != "" || len(saved.Domains) != 1 || len(saved.Accounts) != 6 {
+		t.Fatalf("state file: owns %v, owner password kept %v, domains %v, %d accounts", saved.OwnsTenant, saved.OwnerPassword != "", saved.Domains, len(saved.Accounts))
+	}
+	domainsBefore := domainNames(t, api, fx.AdminToken)
+
+	rep, err := loadtest.Cleanup(ctx, api, saved, setup, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Tenant != "" || rep.Domains != 1 || rep.Members != 6 || rep.Gone != 0 {
+		t.Errorf("cleanup: %+v", rep)
+	}
+	var apiErr *loadtest.APIError
+	if err := api.Do(ctx, fx.AdminToken, "GET", "/api/v1/members/"+fx.Accounts[0].ID, nil, nil); !errors.As(err, &apiErr) || apiErr.Status != 404 {
+		t.Errorf("a test member after cleanup: %v", err)
+	}
+	after := domainNames(t, api, fx.AdminToken)
+	if len(after) != len(domainsBefore)-1 || !slices.Contains(after, "acme.example") {
+		t.Errorf("domains %v before cleanup, %v after", domainsBefore, after)
+	}
+	// Running it again changes nothing and says so.
+	again, err := loadtest.Cleanup(ctx, api, saved, setup, t.Logf)
+	if err != nil || again.Members != 0 || again.Domains != 0 || again.Gone != 7 {
+		t.Errorf("second cleanup: %+v, %v", again, err)
+	}
+}
+
+func domainNames(t *testing.T, api *loadtest.API, token string) []string {
+	t.Helper()
+	var list struct{ Items []struct{ Name string } }
+	if err := api.Do(context.Background(), token, "GET", "/api/v1/domains", nil, &list); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range list.Items {
+		names = append(names, d.Name)
+	}
+	return names
 }
 
 // TestAdminAndMixedProfiles runs the admin work — a CSV import into a

@@ -44,11 +44,20 @@ type Account struct {
 	Password string `json:"password"`
 }
 
-// Fixture is what a run works with.
+// Fixture is what a run works with, and what Cleanup removes.
 type Fixture struct {
 	URL        string    `json:"url"`
 	AdminToken string    `json:"admin_token"`
 	Accounts   []Account `json:"accounts"`
+	// OwnsTenant says the tool created the tenant (with a setup token):
+	// cleaning up cancels it whole.
+	OwnsTenant bool `json:"owns_tenant,omitempty"`
+	// OwnerID and OwnerPassword sign the owner of that tenant in again
+	// when its session has ended: its password is the tool's own.
+	OwnerID       string `json:"owner_id,omitempty"`
+	OwnerPassword string `json:"owner_password,omitempty"`
+	// Domains are the IDs of the domains the admin profile added.
+	Domains []string `json:"domains,omitempty"`
 }
 
 // Prepare signs the admin in and makes sure Clients member accounts exist
@@ -62,14 +71,18 @@ func Prepare(ctx context.Context, api *API, s Setup, progress func(format string
 		f.Accounts = f.Accounts[:s.Clients]
 		return f, nil
 	}
-	admin, domain, err := signInAdmin(ctx, api, s)
+	admin, err := signInAdmin(ctx, api, s)
 	if err != nil {
 		return nil, err
 	}
+	domain := admin.domain
 	if s.Domain != "" {
 		domain = s.Domain
 	}
-	f := &Fixture{URL: api.Base, AdminToken: admin, Accounts: make([]Account, s.Clients)}
+	f := &Fixture{URL: api.Base, AdminToken: admin.token, Accounts: make([]Account, s.Clients)}
+	if s.SetupToken != "" {
+		f.OwnsTenant, f.OwnerID, f.OwnerPassword = true, admin.id, admin.password
+	}
 	run := randomHex(4)
 	var done atomic.Int64
 	var firstErr error
@@ -83,7 +96,7 @@ func Prepare(ctx context.Context, api *API, s Setup, progress func(format string
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			a, err := addMember(ctx, api, admin, fmt.Sprintf("lt-%s-%05d", run, i), domain)
+			a, err := addMember(ctx, api, admin.token, fmt.Sprintf("lt-%s-%05d", run, i), domain)
 			if err != nil {
 				errOnce.Do(func() { firstErr = err })
 				failed.Store(true)
@@ -102,16 +115,15 @@ func Prepare(ctx context.Context, api *API, s Setup, progress func(format string
 	if firstErr != nil {
 		return nil, fmt.Errorf("preparing accounts: %w", firstErr)
 	}
-	if s.StatePath != "" {
-		b, _ := json.MarshalIndent(f, "", " ")
-		if err := os.WriteFile(s.StatePath, b, 0o600); err != nil {
-			return nil, err
-		}
+	if err := SaveState(s.StatePath, f); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
 
 type session struct {
+	// password is the one the account has after the sign-in.
+	password               string
 	Token                  string `json:"token"`
 	PasswordChangeRequired bool   `json:"password_change_required"`
 	Account                struct {
@@ -128,6 +140,7 @@ func signIn(ctx context.Context, api *API, id, password, next string) (*session,
 	if err := api.Do(ctx, "", "POST", "/api/v1/login", map[string]string{"id": id, "password": password}, &s); err != nil {
 		return nil, fmt.Errorf("signing in %s: %w", id, err)
 	}
+	s.password = password
 	if !s.PasswordChangeRequired {
 		return &s, nil
 	}
@@ -135,11 +148,17 @@ func signIn(ctx context.Context, api *API, id, password, next string) (*session,
 	if err := api.Do(ctx, s.Token, "POST", "/api/v1/me/password", map[string]string{"current_password": password, "new_password": next}, &changed); err != nil {
 		return nil, fmt.Errorf("changing the initial password of %s: %w", id, err)
 	}
-	changed.Account = s.Account
+	changed.Account, changed.password = s.Account, next
 	return &changed, nil
 }
 
-func signInAdmin(ctx context.Context, api *API, s Setup) (token, domain string, err error) {
+// signedInAdmin is the admin a load test works as.
+type signedInAdmin struct {
+	token, id, password string
+	domain              string // the admin's own domain
+}
+
+func signInAdmin(ctx context.Context, api *API, s Setup) (*signedInAdmin, error) {
 	if s.SetupToken != "" {
 		pw := "lt " + randomHex(12)
 		var created struct {
@@ -154,19 +173,19 @@ func signInAdmin(ctx context.Context, api *API, s Setup) (token, domain string, 
 		err := api.Do(ctx, "", "POST", "/api/v1/setup", map[string]string{"setup_token": s.SetupToken, "tenant_name": "Load test",
 			"domain": d, "owner_local": "owner", "owner_password": pw}, &created)
 		if err != nil {
-			return "", "", fmt.Errorf("setting up a tenant: %w", err)
+			return nil, fmt.Errorf("setting up a tenant: %w", err)
 		}
 		s.AdminID, s.AdminPassword = created.Owner.SignInID, pw
 	}
 	if s.AdminID == "" {
-		return "", "", errors.New("give --admin-id and --admin-password of a tenant admin, or --setup-token of an empty server")
+		return nil, errors.New("give --admin-id and --admin-password of a tenant admin, or --setup-token of an empty server")
 	}
 	sess, err := signIn(ctx, api, s.AdminID, s.AdminPassword, s.AdminPassword+" changed")
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
-	_, domain, _ = strings.Cut(sess.Account.SignInID, "@")
-	return sess.Token, domain, nil
+	_, domain, _ := strings.Cut(sess.Account.SignInID, "@")
+	return &signedInAdmin{token: sess.Token, id: s.AdminID, password: sess.password, domain: domain}, nil
 }
 
 func addMember(ctx context.Context, api *API, admin, local, domain string) (Account, error) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,10 +19,11 @@ import (
 
 // runLoadtest drives a running server through its public API and
 // WebSockets (package loadtest) and prints what it measured.
-func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
+func runLoadtest(ctx context.Context, args []string, out io.Writer) (retErr error) {
 	fs := flag.NewFlagSet("kizuna loadtest", flag.ContinueOnError)
 	url := fs.String("url", "http://127.0.0.1:8080", "the server to load; several comma-separated URLs spread the clients over a cluster's nodes")
-	profile := fs.String("profile", "talk", "talk (rooms sending over WebSockets), hot-room (one room, 8 senders), announcement (one room of every client, one sender at 10/s), signin (a sign-in storm), admin (CSV import, domain renames and directory searches while talk runs), mixed (talk, sign-ins and admin work at once) or idle (memory per idle connection)")
+	profile := fs.String("profile", "talk", "talk (rooms sending over WebSockets), hot-room (one room, 8 senders), announcement (one room of every client, one sender at 10/s), signin (a sign-in storm), admin (CSV import, domain renames and directory searches while talk runs), mixed (talk, sign-ins and admin work at once), idle (memory per idle connection) or cleanup (only remove what the state file's load tests created)")
+	cleanup := fs.Bool("cleanup", false, "after the run, remove what the load test created (the tenant it set up, or its members and the admin profile's domains) and the state file")
 	var s loadtest.Setup
 	fs.StringVar(&s.AdminID, "admin-id", "", "sign-in ID of a tenant admin; test members are added to that tenant")
 	fs.StringVar(&s.AdminPassword, "admin-password", os.Getenv("KIZUNA_LOADTEST_PASSWORD"), "that admin's password (or KIZUNA_LOADTEST_PASSWORD)")
@@ -83,9 +85,34 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 		apis = append(apis, loadtest.NewAPI(strings.TrimSpace(u)))
 	}
 	api := apis[0]
+	if *profile == "cleanup" {
+		if s.StatePath == "" {
+			return errors.New("the cleanup profile removes what a state file lists: give --state")
+		}
+		fx, err := loadtest.ReadState(s.StatePath)
+		if err != nil {
+			return err
+		}
+		return cleanUp(ctx, api, fx, s, progress, out)
+	}
 	fx, err := loadtest.Prepare(ctx, api, s, progress)
 	if err != nil {
 		return err
+	}
+	if *cleanup {
+		// However the run ends.
+		defer func() {
+			// The state file lists every account of earlier runs too,
+			// where this run may have used fewer.
+			all := fx
+			if saved, err := loadtest.ReadState(s.StatePath); err == nil {
+				saved.Domains = slices.Compact(slices.Sorted(slices.Values(append(saved.Domains, fx.Domains...))))
+				all = saved
+			}
+			if cerr := cleanUp(ctx, api, all, s, progress, out); cerr != nil && retErr == nil {
+				retErr = fmt.Errorf("cleanup: %w", cerr)
+			}
+		}()
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -135,10 +162,15 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 	case "idle":
 		rep, err = loadtest.RunIdle(ctx, api, fx, *conns, *settle, t.PID, progress)
 	default:
-		return fmt.Errorf("unknown profile %q: use talk, hot-room, announcement, signin, admin, mixed or idle", *profile)
+		return fmt.Errorf("unknown profile %q: use talk, hot-room, announcement, signin, admin, mixed, idle or cleanup", *profile)
 	}
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
+	}
+	// The admin profile's domains go into the state file, for a later
+	// cleanup, even when the run failed after making one.
+	if rerr := loadtest.RecordDomains(s.StatePath, fx.Domains); rerr != nil && err == nil {
+		err = rerr
 	}
 	if err != nil {
 		return err
@@ -172,6 +204,24 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("strict: %d of %d deliveries lost", rep.Expected-rep.Delivered, rep.Expected)
 		case rep.Accepted == 0:
 			return errors.New("strict: nothing was accepted")
+		}
+	}
+	return nil
+}
+
+// cleanUp removes what the load test created and, once that worked, its
+// state file (whose sessions and accounts are then gone).
+func cleanUp(ctx context.Context, api *loadtest.API, fx *loadtest.Fixture, s loadtest.Setup, progress func(string, ...any), out io.Writer) error {
+	rep, err := loadtest.Cleanup(ctx, api, fx, s, progress)
+	if rep != nil {
+		fmt.Fprint(out, rep.Text())
+	}
+	if err != nil {
+		return err
+	}
+	if s.StatePath != "" {
+		if err := os.Remove(s.StatePath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
 		}
 	}
 	return nil

@@ -17,17 +17,11 @@ import (
 // checks that the generator's own cost is reported and profiled: on the
 // server's machine it is CPU taken from the server.
 func TestLoadtestCPU(t *testing.T) {
-	c := DefaultConfig()
-	c.DataDir = t.TempDir()
-	m, out := runMain(t, c)
-	token := regexp.MustCompile(`setup token: (\S+)`).FindStringSubmatch(out.String())
-	if token == nil {
-		t.Fatalf("no setup token printed:\n%s", out)
-	}
+	url, setupToken := serveForLoadtest(t)
 	dir := t.TempDir()
 	procsBefore := runtime.GOMAXPROCS(0)
 	var report bytes.Buffer
-	err := runLoadtest(context.Background(), []string{"--url", m.URL(), "--setup-token", token[1], "--clients", "4", "--room-size", "2",
+	err := runLoadtest(context.Background(), []string{"--url", url, "--setup-token", setupToken, "--clients", "4", "--room-size", "2",
 		"--rate", "20", "--warmup", "100ms", "--duration", "500ms", "--pid", "0", "--procs", "1",
 		"--cpuprofile", filepath.Join(dir, "lt.cpu"), "--json", filepath.Join(dir, "lt.json")}, &report)
 	if err != nil {
@@ -77,4 +71,42 @@ func TestLoadtestRejectsStrayArguments(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "unexpected arguments: 456 --profile hot-room") {
 		t.Fatalf("err = %v, want the stray arguments named", err)
 	}
+}
+
+// TestLoadtestCleanup: --cleanup removes what the run created (here the
+// tenant it set up) and the state file, and the cleanup profile without a
+// state file says what it needs.
+func TestLoadtestCleanup(t *testing.T) {
+	url, setupToken := serveForLoadtest(t)
+	state := filepath.Join(t.TempDir(), "lt.json")
+	var report bytes.Buffer
+	err := runLoadtest(context.Background(), []string{"--url", url, "--setup-token", setupToken, "--clients", "4", "--room-size", "2",
+		"--rate", "20", "--warmup", "100ms", "--duration", "300ms", "--state", state, "--cleanup", "--strict"}, &report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(report.String(), `cleanup: cancelled the tenant "Load test"`) || !strings.Contains(report.String(), "tenant-restores") {
+		t.Errorf("no cleanup in the report:\n%s", &report)
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("state file after cleanup: %v", err)
+	}
+	err = runLoadtest(context.Background(), []string{"--url", url, "--profile", "cleanup"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "give --state") {
+		t.Errorf("cleanup without a state file: %v", err)
+	}
+}
+
+// serveForLoadtest starts kizuna serve on an empty data directory and
+// returns its URL and the setup token it printed.
+func serveForLoadtest(t *testing.T) (url, setupToken string) {
+	t.Helper()
+	c := DefaultConfig()
+	c.DataDir = t.TempDir()
+	m, out := runMain(t, c)
+	token := regexp.MustCompile(`setup token: (\S+)`).FindStringSubmatch(out.String())
+	if token == nil {
+		t.Fatalf("no setup token printed:\n%s", out)
+	}
+	return m.URL(), token[1]
 }
