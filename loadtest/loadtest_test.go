@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -41,6 +42,23 @@ func TestTalkProfile(t *testing.T) {
 	}
 	if err := xml.Unmarshal([]byte(loadtest.SVG("talk", rep.Timeline)), &doc); err != nil || doc.XMLName.Local != "svg" || len(doc.Lines) != 3 {
 		t.Errorf("chart: %v %+v", err, doc)
+	}
+	// A message count ends the window instead of the duration (here a
+	// generous limit), after a ramp-up that is not measured.
+	var said []string
+	logf := func(format string, args ...any) { said = append(said, format); t.Logf(format, args...) }
+	began := time.Now()
+	counted, err := loadtest.RunTalk(ctx, []*loadtest.API{api}, fx, loadtest.Talk{RoomSize: 5, RampUp: 300 * time.Millisecond, Warmup: 100 * time.Millisecond,
+		Duration: 20 * time.Second, Messages: 60, Rate: 200}, logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counted.Accepted < 60 || counted.Seconds > 10 || counted.Delivered < counted.Expected || len(counted.Errors) != 0 ||
+		!strings.Contains(counted.Text(), "measured "+fmt.Sprintf("%.1f", counted.Seconds)+"s until 60 messages, after a 300ms ramp-up") {
+		t.Errorf("a run of 60 messages: %s", counted.Text())
+	}
+	if took := time.Since(began); took < 400*time.Millisecond || !slices.Contains(said, "ramping up %d senders over %v") {
+		t.Errorf("the ramp-up and warm-up took %v; said %q", took, said)
 	}
 	// The sign-in storm signs the prepared members in with their passwords.
 	si, err := loadtest.RunSignIn(ctx, api, fx, 4, 100*time.Millisecond, 500*time.Millisecond, 0, t.Logf)

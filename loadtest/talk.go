@@ -25,9 +25,16 @@ type Talk struct {
 	// the server acknowledges (each sender waits for its ack).
 	Rate float64
 	// Senders is how many clients send (0: all).
-	Senders  int
+	Senders int
+	// RampUp spreads the senders' first messages over this long, before
+	// the warm-up: the offered load climbs from nothing to Rate (or, as
+	// fast as acknowledged, sender by sender). Not measured.
+	RampUp   time.Duration
 	Warmup   time.Duration
 	Duration time.Duration
+	// Messages, when set, ends the measured window once that many
+	// messages have been accepted; Duration then only bounds it.
+	Messages int64
 	// BodyBytes is the size of each message text.
 	BodyBytes int
 	// PID is the server's process on this machine, for memory and CPU.
@@ -44,6 +51,11 @@ type Report struct {
 	Senders  int     `json:"senders"`
 	Rate     float64 `json:"offered_rate"`
 	Seconds  float64 `json:"measured_seconds"`
+	// RampUpSeconds is the ramp-up before the warm-up.
+	RampUpSeconds float64 `json:"ramp_up_seconds,omitempty"`
+	// TargetMessages is the message count that was to end the window
+	// (--messages); Accepted below it means Duration ended it first.
+	TargetMessages int64 `json:"target_messages,omitempty"`
 
 	Accepted          int64   `json:"messages_accepted"`
 	AcceptedPerSecond float64 `json:"messages_accepted_per_second"`
@@ -148,6 +160,7 @@ type talkRun struct {
 	runCtx      context.Context
 	stop        context.CancelFunc
 	stopSending context.CancelFunc
+	reached     chan struct{} // closed when Messages were accepted
 	readers     sync.WaitGroup
 	senders     sync.WaitGroup
 	start       time.Time
@@ -171,7 +184,7 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 	if o.BodyBytes <= 0 {
 		o.BodyBytes = 100
 	}
-	t := &talkRun{o: o, n: n, progress: progress}
+	t := &talkRun{o: o, n: n, progress: progress, reached: make(chan struct{})}
 	t.timeline.Store(NewTimeline())
 	clients := make([]*talkClient, n)
 	for i := range clients {
@@ -211,7 +224,8 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 		return nil, fmt.Errorf("connecting: %w", err)
 	}
 
-	t.rep = &Report{Profile: "talk", Nodes: len(apis), Clients: n, Rooms: n / o.RoomSize, RoomSize: o.RoomSize, Senders: o.Senders, Rate: o.Rate}
+	t.rep = &Report{Profile: "talk", Nodes: len(apis), Clients: n, Rooms: n / o.RoomSize, RoomSize: o.RoomSize, Senders: o.Senders, Rate: o.Rate,
+		RampUpSeconds: o.RampUp.Seconds(), TargetMessages: o.Messages}
 	if o.PID > 0 {
 		if p, err := ReadProcess(o.PID); err == nil {
 			t.rep.ServerBefore = &p
@@ -239,15 +253,19 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 	// Senders are spread over the rooms: every room gets its share.
 	stride := max(1, n/o.Senders)
 	t.cidPrefix = []byte(randomHex(3) + "-") // client_msg_ids are new on every run
+	start := time.Now()
 	for k := range o.Senders {
 		c := clients[(k*stride)%n]
 		t.senders.Add(1)
-		go t.send(sendCtx, c, k, body, perSender)
+		go t.send(sendCtx, c, k, body, perSender, start.Add(rampOffset(k, o.Senders, o.RampUp)))
 	}
 
+	if o.RampUp > 0 {
+		progress("ramping up %d senders over %v", o.Senders, o.RampUp)
+	}
 	progress("warming up for %v", o.Warmup)
 	select {
-	case <-time.After(o.Warmup):
+	case <-time.After(o.RampUp + o.Warmup):
 	case <-ctx.Done():
 		t.close()
 		return nil, ctx.Err()
@@ -364,9 +382,18 @@ func parseDecimal(b []byte) (int64, bool) {
 	return n, true
 }
 
+// rampOffset is when sender k of n starts within a ramp-up of d: evenly
+// spread, the first at once.
+func rampOffset(k, n int, d time.Duration) time.Duration {
+	if d <= 0 || n <= 0 {
+		return 0
+	}
+	return time.Duration(int64(d) * int64(k) / int64(n))
+}
+
 // send is one sender: at its share of the rate, or as fast as its acks
 // come back.
-func (t *talkRun) send(ctx context.Context, c *talkClient, k int, body string, perSender time.Duration) {
+func (t *talkRun) send(ctx context.Context, c *talkClient, k int, body string, perSender time.Duration, first time.Time) {
 	defer t.senders.Done()
 	fl := &t.inFlight[k]
 	// The frame is the same but for its client_msg_id (also its ref):
@@ -378,7 +405,20 @@ func (t *talkRun) send(ctx context.Context, c *talkClient, k int, body string, p
 	// than one made for every send.
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	next := time.Now().Add(time.Duration(rand.Int64N(int64(max(perSender, time.Millisecond)))))
+	// The first message comes at the sender's turn in the ramp-up; paced
+	// senders then spread over their interval, so that they do not all
+	// send in the same millisecond.
+	next := first
+	if perSender > 0 {
+		next = next.Add(time.Duration(rand.Int64N(int64(max(perSender, time.Millisecond)))))
+	} else if wait := time.Until(first); wait > 0 {
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return
+		}
+	}
 	for seq := int64(0); ctx.Err() == nil; seq++ {
 		if perSender > 0 {
 			if wait := time.Until(next); wait > 0 {
@@ -426,7 +466,9 @@ func (t *talkRun) send(ctx context.Context, c *talkClient, k int, body string, p
 			}
 			if measured {
 				t.ack.Add(time.Since(at))
-				t.accepted.Add(1)
+				if n := t.accepted.Add(1); n == t.o.Messages {
+					close(t.reached)
+				}
 			}
 		case <-timer.C:
 			t.errs.Add("ack_timeout")
@@ -456,6 +498,8 @@ func (t *talkRun) measure(ctx context.Context, until <-chan struct{}) error {
 			prevAcc, prevDel = a, d
 		case <-end:
 			ended = true
+		case <-t.reached:
+			ended, t.reached = true, nil
 		case <-until:
 			until = nil
 		case <-ctx.Done():
@@ -557,8 +601,8 @@ func (r *Report) Text() string {
 		return r.idleText()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "profile %s: %d clients on %d node(s), %d rooms of %d, %d senders, offered %s, measured %.1fs\n",
-		r.Profile, r.Clients, max(r.Nodes, 1), r.Rooms, r.RoomSize, r.Senders, rateText(r.Rate), r.Seconds)
+	fmt.Fprintf(&b, "profile %s: %d clients on %d node(s), %d rooms of %d, %d senders, offered %s, measured %.1fs%s\n",
+		r.Profile, r.Clients, max(r.Nodes, 1), r.Rooms, r.RoomSize, r.Senders, rateText(r.Rate), r.Seconds, r.windowText())
 	fmt.Fprintf(&b, "  messages accepted   %9d  (%.0f/s)\n", r.Accepted, r.AcceptedPerSecond)
 	fmt.Fprintf(&b, "  deliveries          %9d  (%.0f/s; expected %d)\n", r.Delivered, r.DeliveredPerSec, r.Expected)
 	fmt.Fprintf(&b, "  send → ack          %s\n", r.Ack)
@@ -597,6 +641,23 @@ func (r *Report) Text() string {
 
 // generatorText is the generator's line beside the server's, when it was
 // read.
+// windowText says how the measured window came about, when it was not
+// just a duration after the warm-up.
+func (r *Report) windowText() string {
+	var s string
+	if r.TargetMessages > 0 {
+		if r.Accepted >= r.TargetMessages {
+			s += fmt.Sprintf(" until %d messages", r.TargetMessages)
+		} else {
+			s += fmt.Sprintf(" (stopped at the time limit, short of %d messages)", r.TargetMessages)
+		}
+	}
+	if r.RampUpSeconds > 0 {
+		s += fmt.Sprintf(", after a %v ramp-up", time.Duration(r.RampUpSeconds*float64(time.Second)).Round(time.Millisecond))
+	}
+	return s
+}
+
 func (r *Report) generatorText() string {
 	if r.GeneratorAfter == nil || r.GeneratorBefore == nil {
 		return ""

@@ -36,8 +36,10 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) (retErr erro
 	fs.IntVar(&t.RoomSize, "room-size", 10, "members per room")
 	fs.Float64Var(&t.Rate, "rate", 0, "messages per second offered in total (0: as fast as acknowledged)")
 	fs.IntVar(&t.Senders, "senders", 0, "clients that send (0: all)")
+	fs.DurationVar(&t.RampUp, "ramp-up", 0, "talk profiles: start the senders one after another over this long, before the warm-up (the offered load climbs to --rate)")
 	fs.DurationVar(&t.Warmup, "warmup", 5*time.Second, "time before measuring")
-	fs.DurationVar(&t.Duration, "duration", 30*time.Second, "time measured")
+	fs.DurationVar(&t.Duration, "duration", 30*time.Second, "time measured (with --messages, the most it may take: an hour unless given)")
+	fs.Int64Var(&t.Messages, "messages", 0, "talk profiles: measure until this many messages are accepted rather than for --duration")
 	fs.IntVar(&t.BodyBytes, "body-bytes", 100, "message size")
 	fs.IntVar(&t.PID, "pid", 0, "the server's process ID on this machine, to read its memory and CPU")
 	conns := fs.Int("connections", 10000, "WebSockets held open in the idle profile")
@@ -65,6 +67,18 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) (retErr erro
 	// everything after it.
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if t.Messages < 0 || t.RampUp < 0 {
+		return errors.New("--messages and --ramp-up cannot be negative")
+	}
+	// A message count ends the window; the duration's default would cut
+	// a large count short, so it becomes a generous limit unless given.
+	if t.Messages > 0 {
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "duration" })
+		if !given {
+			t.Duration = time.Hour
+		}
 	}
 	// Sharing the server's machine, a generator on every CPU wakes idle
 	// threads for each frame it reads: measured on two cores at 5,000
@@ -204,6 +218,8 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) (retErr erro
 			return fmt.Errorf("strict: %d of %d deliveries lost", rep.Expected-rep.Delivered, rep.Expected)
 		case rep.Accepted == 0:
 			return errors.New("strict: nothing was accepted")
+		case rep.Accepted < rep.TargetMessages:
+			return fmt.Errorf("strict: %d of the %d messages asked for were accepted before the time limit", rep.Accepted, rep.TargetMessages)
 		}
 	}
 	return nil

@@ -73,17 +73,23 @@ func TestLoadtestRejectsStrayArguments(t *testing.T) {
 	}
 }
 
-// TestLoadtestCleanup: --cleanup removes what the run created (here the
-// tenant it set up) and the state file, and the cleanup profile without a
-// state file says what it needs.
+// TestLoadtestCleanup: a run of a message count after a ramp-up, then
+// --cleanup removes what it created (here the tenant it set up) and the
+// state file; the cleanup profile without a state file says what it
+// needs.
 func TestLoadtestCleanup(t *testing.T) {
 	url, setupToken := serveForLoadtest(t)
 	state := filepath.Join(t.TempDir(), "lt.json")
 	var report bytes.Buffer
 	err := runLoadtest(context.Background(), []string{"--url", url, "--setup-token", setupToken, "--clients", "4", "--room-size", "2",
-		"--rate", "20", "--warmup", "100ms", "--duration", "300ms", "--state", state, "--cleanup", "--strict"}, &report)
+		"--rate", "40", "--warmup", "100ms", "--ramp-up", "200ms", "--messages", "20", "--state", state, "--cleanup", "--strict"}, &report)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// --messages without --duration measures until the count, not for
+	// the default 30 s.
+	if !strings.Contains(report.String(), "until 20 messages, after a 200ms ramp-up") {
+		t.Errorf("the run did not end at its message count:\n%s", &report)
 	}
 	if !strings.Contains(report.String(), `cleanup: cancelled the tenant "Load test"`) || !strings.Contains(report.String(), "tenant-restores") {
 		t.Errorf("no cleanup in the report:\n%s", &report)
