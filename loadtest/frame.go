@@ -22,6 +22,7 @@ const (
 // byte slices point into the frame read, valid until the next read.
 type serverFrame struct {
 	kind      frameKind
+	pos       int64  // events: the position a resuming client gives back
 	senderID  []byte // frameMessage
 	clientMsg []byte // frameMessage
 	code      string // frameError
@@ -71,7 +72,8 @@ func scanFrame(b []byte) (serverFrame, bool) {
 	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
 		i++
 	}
-	if i == 0 {
+	pos, ok := parseDecimal(rest[:i])
+	if !ok {
 		return serverFrame{}, false
 	}
 	rest, ok = bytes.CutPrefix(rest[i:], kindKey)
@@ -83,7 +85,7 @@ func scanFrame(b []byte) (serverFrame, bool) {
 		return serverFrame{}, false
 	}
 	if !bytes.Equal(kind, createdKind) {
-		return serverFrame{kind: frameOtherEvent}, true
+		return serverFrame{kind: frameOtherEvent, pos: pos}, true
 	}
 	// A key with its quotes and colon cannot occur inside a JSON string
 	// (a quote there is escaped), so the first match is the key itself;
@@ -106,7 +108,7 @@ func scanFrame(b []byte) (serverFrame, bool) {
 	if !ok {
 		return serverFrame{}, false
 	}
-	return serverFrame{kind: frameMessage, senderID: sender, clientMsg: cid}, true
+	return serverFrame{kind: frameMessage, pos: pos, senderID: sender, clientMsg: cid}, true
 }
 
 // scanString reads a JSON string's content up to its closing quote and
@@ -129,6 +131,7 @@ func scanString(b []byte) (value, rest []byte, ok bool) {
 func decodeFrame(b []byte) serverFrame {
 	var f struct {
 		Type    string `json:"type"`
+		Pos     int64  `json:"pos"`
 		Kind    string `json:"kind"`
 		Message *struct {
 			SenderID    string `json:"sender_id"`
@@ -152,9 +155,9 @@ func decodeFrame(b []byte) serverFrame {
 		return serverFrame{kind: frameError, code: code}
 	case "event":
 		if f.Kind != "message.created" || f.Message == nil {
-			return serverFrame{kind: frameOtherEvent}
+			return serverFrame{kind: frameOtherEvent, pos: f.Pos}
 		}
-		return serverFrame{kind: frameMessage, senderID: []byte(f.Message.SenderID), clientMsg: []byte(f.Message.ClientMsgID)}
+		return serverFrame{kind: frameMessage, pos: f.Pos, senderID: []byte(f.Message.SenderID), clientMsg: []byte(f.Message.ClientMsgID)}
 	}
 	return serverFrame{kind: frameOther}
 }

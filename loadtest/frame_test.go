@@ -139,7 +139,7 @@ func TestParseFrameOnServerFrames(t *testing.T) {
 	fast := 0
 	for _, f := range frames {
 		want, got := decodeFrame(f), parseFrame(f)
-		if got.kind != want.kind || !bytes.Equal(got.senderID, want.senderID) || !bytes.Equal(got.clientMsg, want.clientMsg) || got.code != want.code {
+		if got.kind != want.kind || got.pos != want.pos || !bytes.Equal(got.senderID, want.senderID) || !bytes.Equal(got.clientMsg, want.clientMsg) || got.code != want.code {
 			t.Errorf("frame %s\nscanned %+v\ndecoded %+v", f, got, want)
 		}
 		scanned, ok := scanFrame(f)
@@ -171,18 +171,18 @@ func TestParseFrameEdges(t *testing.T) {
 		{`{"type":"error","ref":"r","error":{"code":"not_found","message":"m"}}`, serverFrame{kind: frameError, code: "not_found"}},
 		{`{"type":"error"}`, serverFrame{kind: frameError, code: "unknown"}},
 		{`{"type":"hello","accounts":["a"],"pos":3,"resumed":false}`, serverFrame{kind: frameOther}},
-		{`{"type":"event","pos":7,"kind":"read.updated","room_id":"r","account_id":"a","seq":3,"at":"2026-01-01T00:00:00Z"}`, serverFrame{kind: frameOtherEvent}},
+		{`{"type":"event","pos":7,"kind":"read.updated","room_id":"r","account_id":"a","seq":3,"at":"2026-01-01T00:00:00Z"}`, serverFrame{kind: frameOtherEvent, pos: 7}},
 		// Fields in another order: read by encoding/json, same answer.
-		{`{"pos":7,"type":"event","kind":"message.created","message":{"client_msg_id":"c","sender_id":"s"}}`, serverFrame{kind: frameMessage, senderID: []byte("s"), clientMsg: []byte("c")}},
-		{`{"type":"event","pos":7,"kind":"message.created","room_id":"r","message":{"id":"m","sender_id":"s","body":"b","client_msg_id":"c"}}`, serverFrame{kind: frameMessage, senderID: []byte("s"), clientMsg: []byte("c")}},
+		{`{"pos":7,"type":"event","kind":"message.created","message":{"client_msg_id":"c","sender_id":"s"}}`, serverFrame{kind: frameMessage, pos: 7, senderID: []byte("s"), clientMsg: []byte("c")}},
+		{`{"type":"event","pos":7,"kind":"message.created","room_id":"r","message":{"id":"m","sender_id":"s","body":"b","client_msg_id":"c"}}`, serverFrame{kind: frameMessage, pos: 7, senderID: []byte("s"), clientMsg: []byte("c")}},
 		// An escaped kind.
-		{`{"type":"event","pos":7,"kind":"message\u002ecreated","message":{"sender_id":"s","client_msg_id":"c"}}`, serverFrame{kind: frameMessage, senderID: []byte("s"), clientMsg: []byte("c")}},
+		{`{"type":"event","pos":7,"kind":"message\u002ecreated","message":{"sender_id":"s","client_msg_id":"c"}}`, serverFrame{kind: frameMessage, pos: 7, senderID: []byte("s"), clientMsg: []byte("c")}},
 		{`{"type":"event","pos":`, serverFrame{kind: frameUnreadable}},
 		{`not json`, serverFrame{kind: frameUnreadable}},
 		{``, serverFrame{kind: frameUnreadable}},
 	} {
 		got := parseFrame([]byte(tc.frame))
-		if got.kind != tc.want.kind || !bytes.Equal(got.senderID, tc.want.senderID) || !bytes.Equal(got.clientMsg, tc.want.clientMsg) || got.code != tc.want.code {
+		if got.kind != tc.want.kind || got.pos != tc.want.pos || !bytes.Equal(got.senderID, tc.want.senderID) || !bytes.Equal(got.clientMsg, tc.want.clientMsg) || got.code != tc.want.code {
 			t.Errorf("%s: got %+v, want %+v", tc.frame, got, tc.want)
 		}
 	}

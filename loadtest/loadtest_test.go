@@ -6,9 +6,12 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,4 +214,85 @@ func TestAdminAndMixedProfiles(t *testing.T) {
 			t.Errorf("domain %s not among %s", a.Domain, domains)
 		}
 	}
+}
+
+// TestTalkReconnects cuts every connection in the middle of a run, as a
+// node restart or a network blip would: each client resumes from the last
+// position it saw, sends again what waited for an ack, and nothing is
+// lost or counted as an error.
+func TestTalkReconnects(t *testing.T) {
+	api, token := loadtest.StartTestServer(t)
+	ctx := context.Background()
+	fx, err := loadtest.Prepare(ctx, api, loadtest.Setup{SetupToken: token, Clients: 20}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startCutProxy(t, strings.TrimPrefix(api.Base, "http://"))
+	via := loadtest.NewAPI("http://" + proxy.ln.Addr().String())
+	cut := make(chan int, 1)
+	go func() {
+		time.Sleep(700 * time.Millisecond) // past the warm-up, while measuring
+		cut <- proxy.cut()
+	}()
+	rep, err := loadtest.RunTalk(ctx, []*loadtest.API{via}, fx, loadtest.Talk{RoomSize: 5, Warmup: 200 * time.Millisecond, Duration: 1500 * time.Millisecond, Rate: 200}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := <-cut; n < 20 {
+		t.Fatalf("cut %d connections, want the 20 WebSockets at least", n)
+	}
+	if rep.Disconnects < 20 || rep.Reconnects != rep.Disconnects || len(rep.Errors) != 0 {
+		t.Errorf("after the cut: %s", rep.Text())
+	}
+	if rep.Accepted < 100 || rep.Delivered < rep.Expected {
+		t.Errorf("deliveries across the cut: %s", rep.Text())
+	}
+}
+
+// cutProxy forwards TCP connections to a server until cut closes them all.
+type cutProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	return p
+}
+
+// cut closes every connection forwarded so far and says how many.
+func (p *cutProxy) cut() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	n := len(p.conns) / 2
+	p.conns = nil
+	return n
 }

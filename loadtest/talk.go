@@ -68,6 +68,8 @@ type Report struct {
 	LastDelivery Summary        `json:"send_to_last_delivery"`
 	Errors       map[string]int `json:"errors"`
 	Disconnects  int64          `json:"disconnects"`
+	// Reconnects are the dropped connections that resumed.
+	Reconnects int64 `json:"reconnects"`
 
 	ServerBefore *Process `json:"server_before,omitempty"`
 	ServerAfter  *Process `json:"server_after,omitempty"`
@@ -108,7 +110,10 @@ type inFlight struct {
 }
 
 type talkClient struct {
-	acct    Account
+	acct Account
+	api  *API // the node it connects to
+	// mu guards conn, which the reader replaces when it reconnects.
+	mu      sync.Mutex
 	conn    *websocket.Conn
 	room    string
 	members int
@@ -118,6 +123,19 @@ type talkClient struct {
 	// buf holds the last message read; its storage is reused for the
 	// next.
 	buf []byte
+	// lastPos is the last event position the reader saw, where a
+	// reconnect resumes (only the reader touches it).
+	lastPos int64
+	// resend tells the sender that the connection was replaced: a send
+	// still waiting for its ack goes again (the same client_msg_id: the
+	// server stores it once and acks the retry).
+	resend chan struct{}
+}
+
+func (c *talkClient) socket() *websocket.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn
 }
 
 // RunTalk runs the talk profile with fx's accounts. With several APIs
@@ -151,6 +169,7 @@ type talkRun struct {
 	accepted          atomic.Int64
 	delivered         atomic.Int64
 	disconnects       atomic.Int64
+	reconnects        atomic.Int64
 	ack, del, lastDel Latencies
 	errs              Errors
 	timeline          atomic.Pointer[Timeline]
@@ -188,7 +207,7 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 	t.timeline.Store(NewTimeline())
 	clients := make([]*talkClient, n)
 	for i := range clients {
-		clients[i] = &talkClient{acct: fx.Accounts[i], members: o.RoomSize, acks: make(chan string, 4)}
+		clients[i] = &talkClient{acct: fx.Accounts[i], members: o.RoomSize, acks: make(chan string, 4), resend: make(chan struct{}, 1)}
 	}
 	t.clients = clients
 	progress("creating %d rooms of %d", n/o.RoomSize, o.RoomSize)
@@ -210,14 +229,22 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 	}
 	progress("connecting %d WebSockets", n)
 	if err := parallel(ctx, n, 32, func(i int) error {
-		c, err := apis[i%len(apis)].Dial(ctx, clients[i].acct.Token, 0)
+		api := apis[i%len(apis)]
+		c, err := api.Dial(ctx, clients[i].acct.Token, 0)
 		if err != nil {
 			return err
 		}
-		if _, _, err := c.Read(ctx); err != nil { // hello
+		_, b, err := c.Read(ctx)
+		if err != nil {
 			return err
 		}
-		clients[i].conn = c
+		// The hello's position is where a reconnect resumes until the
+		// first event arrives.
+		var hello struct{ Pos int64 }
+		if err := json.Unmarshal(b, &hello); err != nil {
+			return fmt.Errorf("reading the hello: %w", err)
+		}
+		clients[i].api, clients[i].conn, clients[i].lastPos = api, c, hello.Pos
 		return nil
 	}); err != nil {
 		t.close()
@@ -281,15 +308,19 @@ func (t *talkRun) read(c *talkClient) {
 		// No context: the library registers a context's cancellation on
 		// every read of a frame, a good share of the generator's CPU.
 		// Closing the socket is what ends the read (close).
-		_, r, err := c.conn.Reader(context.Background())
+		_, r, err := c.socket().Reader(context.Background())
 		if err == nil {
 			c.buf, err = readMessage(r, c.buf)
 		}
 		if err != nil {
-			if t.runCtx.Err() == nil {
-				t.disconnects.Add(1)
+			if t.runCtx.Err() != nil {
+				return
 			}
-			return
+			t.disconnects.Add(1)
+			if !t.reconnect(c) {
+				return
+			}
+			continue
 		}
 		// Under load the server sends several frames per message, one a
 		// line.
@@ -300,7 +331,11 @@ func (t *talkRun) read(c *talkClient) {
 			} else {
 				msg = nil
 			}
-			switch f := parseFrame(line); f.kind {
+			f := parseFrame(line)
+			if f.pos > c.lastPos {
+				c.lastPos = f.pos
+			}
+			switch f.kind {
 			case frameMessage:
 				if string(f.senderID) != c.acct.ID {
 					t.delivery(f.clientMsg)
@@ -449,32 +484,89 @@ func (t *talkRun) send(ctx context.Context, c *talkClient, k int, body string, p
 			fl.m[seq] = sent{at: at, pending: int32(c.members - 1)}
 			fl.mu.Unlock()
 		}
+		// A reconnect before this message is no reason to send it twice.
+		select {
+		case <-c.resend:
+		default:
+		}
+		code, ok := t.sendOne(ctx, c, frame, timer)
+		if !ok {
+			return
+		}
+		switch {
+		case code == "ack_timeout":
+			t.errs.Add(code)
+		case code != "":
+			t.errs.Add(code)
+			fl.mu.Lock()
+			delete(fl.m, seq)
+			fl.mu.Unlock()
+		case measured:
+			t.ack.Add(time.Since(at))
+			if n := t.accepted.Add(1); n == t.o.Messages {
+				close(t.reached)
+			}
+		}
+	}
+}
+
+// sendOne writes one send frame and waits for its answer: "" for an ack,
+// an error's code, or "ack_timeout". When the connection drops meanwhile
+// it sends the frame again on the reader's new one. false: the run is
+// over.
+func (t *talkRun) sendOne(ctx context.Context, c *talkClient, frame []byte, timer *time.Timer) (string, bool) {
+	for {
 		// No context here either (see read); a write cancelled midway
 		// would close the WebSocket, and stopping the senders must not.
-		if err := c.conn.Write(context.Background(), websocket.MessageText, frame); err != nil {
-			return
+		if err := c.socket().Write(context.Background(), websocket.MessageText, frame); err != nil {
+			// The reader notices the drop too and reconnects.
+			select {
+			case <-c.resend:
+				continue
+			case <-ctx.Done():
+				return "", false
+			}
 		}
 		timer.Reset(10 * time.Second)
 		select {
 		case code := <-c.acks:
-			if code != "" {
-				t.errs.Add(code)
-				fl.mu.Lock()
-				delete(fl.m, seq)
-				fl.mu.Unlock()
-				continue
-			}
-			if measured {
-				t.ack.Add(time.Since(at))
-				if n := t.accepted.Add(1); n == t.o.Messages {
-					close(t.reached)
-				}
-			}
+			return code, true
+		case <-c.resend:
+			continue
 		case <-timer.C:
-			t.errs.Add("ack_timeout")
+			return "ack_timeout", true
 		case <-ctx.Done():
-			return
+			return "", false
 		}
+	}
+}
+
+// reconnect replaces a dropped client's connection, resuming from the
+// last position it saw as a client does (the server then sends what was
+// missed), backing off from 100 ms to 2 s between tries for as long as
+// the run lasts. It reports whether it did.
+func (t *talkRun) reconnect(c *talkClient) bool {
+	wait := 100 * time.Millisecond
+	for {
+		conn, err := c.api.Dial(t.runCtx, c.acct.Token, c.lastPos)
+		if err == nil {
+			c.mu.Lock()
+			c.conn.CloseNow()
+			c.conn = conn
+			c.mu.Unlock()
+			t.reconnects.Add(1)
+			select {
+			case c.resend <- struct{}{}:
+			default:
+			}
+			return true
+		}
+		select {
+		case <-time.After(wait):
+		case <-t.runCtx.Done():
+			return false
+		}
+		wait = min(2*wait, 2*time.Second)
 	}
 }
 
@@ -532,7 +624,7 @@ func (t *talkRun) finish() *Report {
 	rep.DeliveredPerSec = float64(rep.Delivered) / rep.Seconds
 	rep.Ack, rep.Delivery, rep.LastDelivery = t.ack.Summary(), t.del.Summary(), t.lastDel.Summary()
 	rep.Errors = t.errs.Map()
-	rep.Disconnects = t.disconnects.Load()
+	rep.Disconnects, rep.Reconnects = t.disconnects.Load(), t.reconnects.Load()
 	rep.Timeline = t.timeline.Load().Points()
 	if t.o.PID > 0 {
 		if p, err := ReadProcess(t.o.PID); err == nil {
@@ -554,8 +646,8 @@ func (t *talkRun) close() {
 		t.stop()
 	}
 	for _, c := range t.clients {
-		if c.conn != nil {
-			c.conn.CloseNow()
+		if conn := c.socket(); conn != nil {
+			conn.CloseNow()
 		}
 	}
 	t.senders.Wait()
@@ -608,7 +700,7 @@ func (r *Report) Text() string {
 	fmt.Fprintf(&b, "  send → ack          %s\n", r.Ack)
 	fmt.Fprintf(&b, "  send → delivery     %s\n", r.Delivery)
 	fmt.Fprintf(&b, "  send → last member  %s\n", r.LastDelivery)
-	fmt.Fprintf(&b, "  errors %v, disconnects %d\n", r.Errors, r.Disconnects)
+	fmt.Fprintf(&b, "  errors %v, disconnects %d, reconnects %d\n", r.Errors, r.Disconnects, r.Reconnects)
 	if r.ServerAfter != nil && r.ServerBefore != nil {
 		fmt.Fprintf(&b, "  server: RSS %.0f MiB (peak %.0f MiB), CPU %.1fs during the run\n",
 			r.ServerAfter.RSSMiB, r.ServerAfter.PeakRSSMiB, r.ServerAfter.CPUSeconds-r.ServerBefore.CPUSeconds)
