@@ -240,8 +240,10 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 		}
 		// The hello's position is where a reconnect resumes until the
 		// first event arrives.
+		// (Frames the server had waiting may follow it, a line each.)
 		var hello struct{ Pos int64 }
-		if err := json.Unmarshal(b, &hello); err != nil {
+		first, _, _ := bytes.Cut(b, []byte("\n"))
+		if err := json.Unmarshal(first, &hello); err != nil {
 			return fmt.Errorf("reading the hello: %w", err)
 		}
 		clients[i].api, clients[i].conn, clients[i].lastPos = api, c, hello.Pos
