@@ -239,8 +239,8 @@ func startTalk(ctx context.Context, apis []*API, fx *Fixture, o Talk, progress f
 			return err
 		}
 		// The hello's position is where a reconnect resumes until the
-		// first event arrives.
-		// (Frames the server had waiting may follow it, a line each.)
+		// first event arrives. Frames the server had waiting may follow
+		// it in the same message, a line each.
 		var hello struct{ Pos int64 }
 		first, _, _ := bytes.Cut(b, []byte("\n"))
 		if err := json.Unmarshal(first, &hello); err != nil {
@@ -553,6 +553,14 @@ func (t *talkRun) reconnect(c *talkClient) bool {
 		conn, err := c.api.Dial(t.runCtx, c.acct.Token, c.lastPos)
 		if err == nil {
 			c.mu.Lock()
+			if t.runCtx.Err() != nil {
+				// close has begun (it cancels first, then closes every
+				// client's connection under its lock): this one would be
+				// left open.
+				c.mu.Unlock()
+				conn.CloseNow()
+				return false
+			}
 			c.conn.CloseNow()
 			c.conn = conn
 			c.mu.Unlock()

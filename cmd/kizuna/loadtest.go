@@ -68,6 +68,10 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) (retErr erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	// Before any account is made for it.
+	if !slices.Contains([]string{"talk", "hot-room", "announcement", "signin", "admin", "mixed", "idle", "cleanup"}, *profile) {
+		return fmt.Errorf("unknown profile %q: use talk, hot-room, announcement, signin, admin, mixed, idle or cleanup", *profile)
+	}
 	if t.Messages < 0 || t.RampUp < 0 {
 		return errors.New("--messages and --ramp-up cannot be negative")
 	}

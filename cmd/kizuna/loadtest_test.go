@@ -116,3 +116,12 @@ func serveForLoadtest(t *testing.T) (url, setupToken string) {
 	}
 	return m.URL(), token[1]
 }
+
+// TestLoadtestUnknownProfile: a misspelt profile is refused before any
+// account is made on the server.
+func TestLoadtestUnknownProfile(t *testing.T) {
+	err := runLoadtest(context.Background(), []string{"--url", "http://127.0.0.1:1", "--profile", "tallk"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `unknown profile "tallk"`) {
+		t.Fatalf("err = %v, want the profile named", err)
+	}
+}
