@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"sync/atomic"
 )
 
@@ -155,18 +154,23 @@ func RecordDomains(path string, ids []string) error {
 	if err != nil {
 		return err
 	}
+	f.AddDomains(ids)
+	return SaveState(path, f)
+}
+
+// AddDomains records domains the admin profile made, each once.
+func (f *Fixture) AddDomains(ids []string) {
 	for _, id := range ids {
 		if !slices.Contains(f.Domains, id) {
 			f.Domains = append(f.Domains, id)
 		}
 	}
-	return SaveState(path, f)
 }
 
 // SaveState writes the fixture to path, readable by its owner only: it
 // holds session tokens and passwords.
 func SaveState(path string, f *Fixture) error {
-	if strings.TrimSpace(path) == "" {
+	if path == "" {
 		return nil
 	}
 	b, err := json.MarshalIndent(f, "", " ")

@@ -496,13 +496,15 @@ func (t *talkRun) send(ctx context.Context, c *talkClient, k int, body string, p
 			return
 		}
 		switch {
-		case code == "ack_timeout":
-			t.errs.Add(code)
 		case code != "":
 			t.errs.Add(code)
-			fl.mu.Lock()
-			delete(fl.m, seq)
-			fl.mu.Unlock()
+			// A refused send brings no deliveries; one unanswered may
+			// still.
+			if code != ackTimeout {
+				fl.mu.Lock()
+				delete(fl.m, seq)
+				fl.mu.Unlock()
+			}
 		case measured:
 			t.ack.Add(time.Since(at))
 			if n := t.accepted.Add(1); n == t.o.Messages {
@@ -512,8 +514,11 @@ func (t *talkRun) send(ctx context.Context, c *talkClient, k int, body string, p
 	}
 }
 
+// ackTimeout is the error counted for a send never answered.
+const ackTimeout = "ack_timeout"
+
 // sendOne writes one send frame and waits for its answer: "" for an ack,
-// an error's code, or "ack_timeout". When the connection drops meanwhile
+// an error's code, or ackTimeout. When the connection drops meanwhile
 // it sends the frame again on the reader's new one. false: the run is
 // over.
 func (t *talkRun) sendOne(ctx context.Context, c *talkClient, frame []byte, timer *time.Timer) (string, bool) {
@@ -536,7 +541,7 @@ func (t *talkRun) sendOne(ctx context.Context, c *talkClient, frame []byte, time
 		case <-c.resend:
 			continue
 		case <-timer.C:
-			return "ack_timeout", true
+			return ackTimeout, true
 		case <-ctx.Done():
 			return "", false
 		}

@@ -17,6 +17,14 @@ import (
 	"github.com/kizuna-chat/kizuna/loadtest"
 )
 
+// loadtestProfiles are the values --profile takes.
+var loadtestProfiles = []string{"talk", "hot-room", "announcement", "signin", "admin", "mixed", "idle", "cleanup"}
+
+func unknownProfile(name string) error {
+	return fmt.Errorf("unknown profile %q: use %s or %s", name,
+		strings.Join(loadtestProfiles[:len(loadtestProfiles)-1], ", "), loadtestProfiles[len(loadtestProfiles)-1])
+}
+
 // runLoadtest drives a running server through its public API and
 // WebSockets (package loadtest) and prints what it measured.
 func runLoadtest(ctx context.Context, args []string, out io.Writer) (retErr error) {
@@ -69,8 +77,8 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) (retErr erro
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	// Before any account is made for it.
-	if !slices.Contains([]string{"talk", "hot-room", "announcement", "signin", "admin", "mixed", "idle", "cleanup"}, *profile) {
-		return fmt.Errorf("unknown profile %q: use talk, hot-room, announcement, signin, admin, mixed, idle or cleanup", *profile)
+	if !slices.Contains(loadtestProfiles, *profile) {
+		return unknownProfile(*profile)
 	}
 	if t.Messages < 0 || t.RampUp < 0 {
 		return errors.New("--messages and --ramp-up cannot be negative")
@@ -124,7 +132,7 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) (retErr erro
 			// where this run may have used fewer.
 			all := fx
 			if saved, err := loadtest.ReadState(s.StatePath); err == nil {
-				saved.Domains = slices.Compact(slices.Sorted(slices.Values(append(saved.Domains, fx.Domains...))))
+				saved.AddDomains(fx.Domains)
 				all = saved
 			}
 			if cerr := cleanUp(ctx, api, all, s, progress, out); cerr != nil && retErr == nil {
@@ -180,7 +188,7 @@ func runLoadtest(ctx context.Context, args []string, out io.Writer) (retErr erro
 	case "idle":
 		rep, err = loadtest.RunIdle(ctx, api, fx, *conns, *settle, t.PID, progress)
 	default:
-		return fmt.Errorf("unknown profile %q: use talk, hot-room, announcement, signin, admin, mixed, idle or cleanup", *profile)
+		return unknownProfile(*profile)
 	}
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
