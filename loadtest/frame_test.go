@@ -68,6 +68,27 @@ func TestParseFrameOnServerFrames(t *testing.T) {
 			}
 		}()
 	}
+	// Waits until the frames received, by kind, are what ok wants.
+	waitFor := func(ok func(map[frameKind]int) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			mu.Lock()
+			kinds := map[frameKind]int{}
+			for _, f := range frames {
+				kinds[decodeFrame(f).kind]++
+			}
+			mu.Unlock()
+			if ok(kinds) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("frames received by kind: %v", kinds)
+			}
+		}
+	}
+	// The server subscribes a stream just before its hello: a message sent
+	// before both hellos arrive might reach only one of them.
+	waitFor(func(k map[frameKind]int) bool { return k[frameOther] == 2 })
 	write := func(v any) {
 		t.Helper()
 		data, _ := json.Marshal(v)
@@ -91,24 +112,6 @@ func TestParseFrameOnServerFrames(t *testing.T) {
 	write(map[string]any{"type": "read", "ref": "read", "account_id": a.ID, "room_id": room.ID, "seq": 1})
 	write(map[string]any{"type": "ping", "ref": "ping"})
 	write(map[string]any{"type": "nonsense"})
-	// Waits until the frames received, by kind, are what ok wants.
-	waitFor := func(ok func(map[frameKind]int) bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			mu.Lock()
-			kinds := map[frameKind]int{}
-			for _, f := range frames {
-				kinds[decodeFrame(f).kind]++
-			}
-			mu.Unlock()
-			if ok(kinds) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("frames received by kind: %v", kinds)
-			}
-		}
-	}
 	// The messages are stored (and seen by both) before they are edited.
 	waitFor(func(k map[frameKind]int) bool {
 		return k[frameMessage] == 2*len(bodies) && k[frameAck] == len(bodies)+2 && k[frameError] == 2
