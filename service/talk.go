@@ -19,8 +19,9 @@ import (
 
 // TalkService runs rooms and messages (issue 5). Every write goes through
 // one writer goroutine that commits whatever has queued up in one
-// transaction (group commit) and then publishes the batch's events in
-// commit order, so live delivery and the resumable event log agree.
+// transaction (group commit); a publisher goroutine then delivers each
+// batch's events and answers its writes in commit order, so live delivery
+// and the resumable event log agree, while the writer commits the next.
 type TalkService struct {
 	*deps
 	hub   hub.Hub
@@ -202,7 +203,7 @@ func (t *TalkService) submit(ctx context.Context, op store.TalkOp) (store.TalkRe
 }
 
 // submitAsync queues one write without waiting: then is called on the
-// writer's goroutine once it is committed and its events published, or
+// publisher's goroutine once it is committed and its events published, or
 // refused. Writes queued by one goroutine commit in the order queued.
 func (t *TalkService) submitAsync(op store.TalkOp, then func(store.TalkResult, error)) error {
 	t.startWriter()
@@ -239,7 +240,22 @@ var errBusy = kizuna.Errorf(kizuna.ErrUnavailable, "server_busy", "The server ha
 var errShuttingDown = kizuna.Errorf(kizuna.ErrUnavailable, "shutting_down", "The server is shutting down; try again in a moment.")
 
 func (t *TalkService) run() {
-	defer close(t.stopped)
+	// The publisher delivers each batch's events and answers its writes,
+	// in commit order, while the writer commits the next batch: the
+	// writer is the one goroutine every send waits for.
+	published := make(chan committedBatch, publishAhead)
+	publisherDone := make(chan struct{})
+	go func() {
+		defer close(publisherDone)
+		for b := range published {
+			t.publish(b)
+		}
+	}()
+	defer func() {
+		close(published)
+		<-publisherDone
+		close(t.stopped)
+	}()
 	batch := make([]*pendingOp, 0, maxBatch)
 	window := time.NewTimer(time.Hour)
 	window.Stop()
@@ -260,13 +276,13 @@ func (t *TalkService) run() {
 			if policy.wait(len(batch), time.Now()) {
 				batch = t.gather(batch, window)
 			}
-			t.commit(batch)
+			published <- t.commit(slices.Clone(batch))
 			policy.committed(batch, time.Now())
 		case <-t.stop:
 			for {
 				select {
 				case p := <-t.queue:
-					t.commit([]*pendingOp{p})
+					published <- t.commit([]*pendingOp{p})
 				default:
 					return
 				}
@@ -274,6 +290,10 @@ func (t *TalkService) run() {
 		}
 	}
 }
+
+// publishAhead is how many committed batches may wait for the publisher
+// before the writer waits for it.
+const publishAhead = 4
 
 // gatherPolicy decides when the writer waits a moment for more writes
 // before committing, so that one commit carries several. A commit
@@ -344,9 +364,17 @@ func (t *TalkService) gather(batch []*pendingOp, window *time.Timer) []*pendingO
 	return batch
 }
 
-func (t *TalkService) commit(batch []*pendingOp) {
+// committedBatch is a batch whose transaction has ended, waiting to be
+// published and answered.
+type committedBatch struct {
+	ops     []*pendingOp
+	results []store.TalkResult
+	began   time.Time
+}
+
+// commit runs a batch's transaction; publish then delivers and answers it.
+func (t *TalkService) commit(batch []*pendingOp) committedBatch {
 	began := time.Now()
-	defer func() { t.counters.observeTalkCommit(len(batch), time.Since(began)) }()
 	ops := make([]store.TalkOp, len(batch))
 	for i, p := range batch {
 		ops[i] = p.op
@@ -358,19 +386,27 @@ func (t *TalkService) commit(batch []*pendingOp) {
 		t.log.Error("talk batch failed", "ops", len(ops), "err", err)
 		for _, p := range batch {
 			p.err = err
-			p.finish()
 		}
-		return
+		return committedBatch{ops: batch, began: began}
 	}
 	t.countSent(ops, results)
+	return committedBatch{ops: batch, results: results, began: began}
+}
+
+// publish delivers a committed batch's events and then answers its
+// writes.
+func (t *TalkService) publish(b committedBatch) {
+	defer func() { t.counters.observeTalkCommit(len(b.ops), time.Since(b.began)) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	var events []hub.Event
 	var last int64
-	for i, r := range results {
+	for i, r := range b.results {
 		if r.Err == nil && len(r.Events) > 0 {
 			events = append(events, t.hubEvents(ctx, r.Events)...)
 			last = max(last, r.Events[len(r.Events)-1].Pos)
 		}
-		batch[i].res = r
+		b.ops[i].res = r
 	}
 	// Publish before answering: recipients hear of a message no later
 	// than its sender's acknowledgement. In a cluster every node, this one
@@ -381,7 +417,7 @@ func (t *TalkService) commit(batch []*pendingOp) {
 	case len(events) > 0:
 		t.hub.Publish(events)
 	}
-	for _, p := range batch {
+	for _, p := range b.ops {
 		p.finish()
 	}
 }

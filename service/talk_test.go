@@ -1,10 +1,13 @@
 package service
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/kizuna-chat/kizuna/hub"
 	"github.com/kizuna-chat/kizuna/store"
 )
 
@@ -85,4 +88,68 @@ func TestTalkGatherPolicy(t *testing.T) {
 	if !g.wait(1, now.Add(time.Millisecond)) {
 		t.Error("many accounts again: no wait, want one")
 	}
+}
+
+// applyRecorder is a store whose talk transactions only record their
+// ops; the rest of store.Store is absent.
+type applyRecorder struct {
+	store.Store
+	applied chan string
+}
+
+func (a applyRecorder) ApplyTalk(_ context.Context, ops []store.TalkOp) ([]store.TalkResult, error) {
+	for _, op := range ops {
+		a.applied <- op.ActorID
+	}
+	return make([]store.TalkResult, len(ops)), nil
+}
+
+// The writer commits the next batch while the one before is still being
+// answered, and the answers come in commit order.
+func TestTalkWriterCommitsWhilePublishing(t *testing.T) {
+	t.Parallel()
+	st := applyRecorder{applied: make(chan string, 16)}
+	ts := newTalkService(&deps{store: st, log: slog.New(slog.DiscardHandler)}, &hub.Local{})
+	defer ts.Close()
+	answered := make(chan string, 16)
+	release := make(chan struct{})
+	released := false
+	defer func() {
+		if !released {
+			close(release) // a failure must not leave Close waiting
+		}
+	}()
+	first := func(store.TalkResult, error) {
+		answered <- "first"
+		<-release // the publisher is stuck answering the first batch
+	}
+	if err := ts.submitAsync(store.TalkOp{ActorID: "first"}, first); err != nil {
+		t.Fatal(err)
+	}
+	within := func(c chan string, want string) {
+		t.Helper()
+		select {
+		case got := <-c:
+			if got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no %q within 5 s", want)
+		}
+	}
+	within(st.applied, "first")
+	within(answered, "first")
+
+	if err := ts.submitAsync(store.TalkOp{ActorID: "second"}, func(store.TalkResult, error) { answered <- "second" }); err != nil {
+		t.Fatal(err)
+	}
+	within(st.applied, "second") // committed while the first is unanswered
+	select {
+	case got := <-answered:
+		t.Fatalf("%q answered before the first batch's answers ended", got)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	released = true
+	within(answered, "second")
 }
