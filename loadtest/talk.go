@@ -746,8 +746,6 @@ func (r *Report) Text() string {
 	return b.String()
 }
 
-// generatorText is the generator's line beside the server's, when it was
-// read.
 // windowText says how the measured window came about, when it was not
 // just a duration after the warm-up.
 func (r *Report) windowText() string {
@@ -765,6 +763,8 @@ func (r *Report) windowText() string {
 	return s
 }
 
+// generatorText is the generator's line beside the server's, when it was
+// read.
 func (r *Report) generatorText() string {
 	if r.GeneratorAfter == nil || r.GeneratorBefore == nil {
 		return ""

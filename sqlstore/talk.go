@@ -387,7 +387,8 @@ func (w *talkWriter) sendBatch(ctx context.Context, ops []store.TalkOp, results 
 			args = append(args, r, lastSeq[r])
 		}
 		args = append(padRows(args, 2, n), millis(now))
-		if _, err := w.exec(ctx, `WITH v (id, seq) AS (VALUES `+roomSeqRows(n)+`)
+		// PostgreSQL takes an untyped parameter in VALUES as text.
+		if _, err := w.exec(ctx, `WITH v (id, seq) AS (VALUES `+repeatRow("(?, CAST(? AS BIGINT))", n)+`)
 			UPDATE rooms SET last_seq = v.seq, active_at = ? FROM v WHERE rooms.id = v.id AND rooms.last_seq < v.seq`, args...); err != nil {
 			return err
 		}
@@ -447,17 +448,11 @@ func (w *talkWriter) each(ctx context.Context, query string, args []any, scan fu
 	return rows.Err()
 }
 
-// roomSeqRows returns n rows of a room ID and a number: PostgreSQL takes
-// an untyped parameter in VALUES as text unless told otherwise.
-func roomSeqRows(n int) string {
-	return "(?, CAST(? AS BIGINT))" + strings.Repeat(", (?, CAST(? AS BIGINT))", n-1)
-}
-
 // rowsOf returns n rows of width placeholders: "(?, ?), (?, ?)".
-func rowsOf(n, width int) string {
-	row := "(" + placeholders(width) + ")"
-	return row + strings.Repeat(", "+row, n-1)
-}
+func rowsOf(n, width int) string { return repeatRow("("+placeholders(width)+")", n) }
+
+// repeatRow returns row n times, comma-separated.
+func repeatRow(row string, n int) string { return row + strings.Repeat(", "+row, n-1) }
 
 // change edits or deletes a message of the actor's.
 func (w *talkWriter) change(ctx context.Context, op store.TalkOp) (store.TalkResult, error) {
