@@ -16,6 +16,17 @@
 // It starts the server as a second process of itself (as a real server
 // runs apart from its load), on two CPUs, and runs the clients on one, as
 // `kizuna loadtest --pid` does.
+//
+// With --persist the server first stores each message in SQLite and
+// delivers it after its commit (see store.go): the least a durable chat
+// server on the embedded store does, to tell what the store costs the
+// latency from what Kizuna's own work on top of it does:
+//
+//	go run ./internal/cmd/fanoutfloor --rate 5000 --duration 20s --persist /tmp/floor.db
+//
+// While it runs, the server process serves a CPU profile:
+//
+//	curl -o floor.pprof "http://127.0.0.1:8199/debug/pprof/profile?seconds=10"
 package main
 
 import (
@@ -27,6 +38,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"runtime"
@@ -51,16 +63,23 @@ func main() {
 		duration  = flag.Duration("duration", 20*time.Second, "time measured")
 		warmup    = flag.Duration("warmup", 5*time.Second, "time before measuring")
 		perWriter = flag.Bool("writer-per-delivery", true, "server: a goroutine per delivery, as Kizuna starts a socket writer on demand (false: the reader writes to every member itself)")
+		pool      = flag.Int("writers", 0, "server: this many long-lived goroutines write the deliveries, handed over on a channel (0: see --writer-per-delivery)")
+		persist   = flag.String("persist", "", "server: first store each message in an SQLite database at this path (replaced if it exists, removed afterwards), committed in groups by one writer, and deliver and ack it after its commit")
 	)
 	flag.Parse()
 	if *clients%*roomSize != 0 {
 		log.Fatal("fanoutfloor: --clients must be a multiple of --room-size")
 	}
 	if *serve {
-		runServer(*addr, *clients, *roomSize, *perWriter)
+		runServer(*addr, *clients, *roomSize, *perWriter, *pool, *persist)
 		return
 	}
 	r, err := run(*addr, *clients, *roomSize, *rate, *warmup, *duration)
+	if *persist != "" {
+		for _, f := range []string{*persist, *persist + "-wal", *persist + "-shm"} {
+			os.Remove(f)
+		}
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -96,10 +115,55 @@ func (c *conn) write(b []byte) {
 	c.ws.Write(context.Background(), websocket.MessageBinary, b)
 }
 
-func runServer(addr string, clients, roomSize int, perWriter bool) {
+func runServer(addr string, clients, roomSize int, perWriter bool, writers int, persist string) {
+	type job struct {
+		c   *conn
+		msg []byte
+	}
+	jobs := make(chan job, 4096)
+	for range writers {
+		go func() {
+			for j := range jobs {
+				j.c.write(j.msg)
+			}
+		}()
+	}
 	var mu sync.Mutex
 	conns := make([]*conn, clients)
 	ack := []byte{1}
+	// deliver writes a message to the other members of sender's room and
+	// acks it.
+	deliver := func(sender int, msg []byte) {
+		first := sender / roomSize * roomSize
+		mu.Lock()
+		room := slices.Clone(conns[first : first+roomSize])
+		mu.Unlock()
+		for j, m := range room {
+			if first+j == sender || m == nil {
+				continue
+			}
+			if writers > 0 {
+				jobs <- job{m, msg}
+			} else if perWriter {
+				go m.write(msg)
+			} else {
+				m.write(msg)
+			}
+		}
+		mu.Lock()
+		self := conns[sender]
+		mu.Unlock()
+		self.write(ack)
+	}
+	take := deliver
+	if persist != "" {
+		w, err := openStore(persist)
+		if err != nil {
+			log.Fatal(err)
+		}
+		go w.run(roomSize, deliver)
+		take = func(sender int, msg []byte) { w.in <- received{sender, msg} }
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i, err := strconv.Atoi(r.URL.Query().Get("i"))
 		if err != nil || i < 0 || i >= clients {
@@ -110,35 +174,24 @@ func runServer(addr string, clients, roomSize int, perWriter bool) {
 		if err != nil {
 			return
 		}
-		self := &conn{ws: ws}
 		mu.Lock()
-		conns[i] = self
+		conns[i] = &conn{ws: ws}
 		mu.Unlock()
-		first := i / roomSize * roomSize
 		go func() {
 			for {
 				_, msg, err := ws.Read(context.Background())
 				if err != nil {
 					return
 				}
-				mu.Lock()
-				room := slices.Clone(conns[first : first+roomSize])
-				mu.Unlock()
-				for j, m := range room {
-					if first+j == i || m == nil {
-						continue
-					}
-					if perWriter {
-						go m.write(msg)
-					} else {
-						m.write(msg)
-					}
-				}
-				self.write(ack)
+				take(i, msg)
 			}
 		}()
 	})
-	log.Fatal(http.ListenAndServe(addr, h))
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	log.Fatal(http.ListenAndServe(addr, mux))
 }
 
 func waitListening(addr string) error {

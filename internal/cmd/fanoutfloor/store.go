@@ -1,0 +1,109 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// The least any durable chat server does per message with the embedded
+// store: one row in one B-tree keyed by (room, seq), written by a single
+// writer that commits whatever has arrived in one transaction (WAL,
+// synchronous=NORMAL, as Kizuna's store), and each message delivered and
+// acked only after its commit. As in Kizuna, a publisher delivers one
+// batch while the writer commits the next, and the WAL is copied back
+// into the database by a checkpointer on a connection of its own, not by
+// the writer's commits (this floor never starts the WAL over, which
+// Kizuna does every 512 MiB, holding its writer for a moment). No dedup
+// index, no event log, no membership lookup, no JSON: what Kizuna adds
+// beyond this is its own.
+
+// received is a message waiting for its commit.
+type received struct {
+	sender int
+	msg    []byte
+}
+
+type store struct {
+	db *sql.DB
+	in chan received
+}
+
+func openStore(path string) (*store, error) {
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		os.Remove(f)
+	}
+	v := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "temp_store(MEMORY)", "cache_size(-32768)"} {
+		v.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode()+"&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE messages (room INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (room, seq)) WITHOUT ROWID`); err != nil {
+		return nil, fmt.Errorf("fanoutfloor: %w", err)
+	}
+	cp, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(100)")
+	if err != nil {
+		return nil, err
+	}
+	cp.SetMaxOpenConns(1)
+	go func() {
+		for range time.Tick(250 * time.Millisecond) {
+			cp.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}()
+	return &store{db: db, in: make(chan received, 4096)}, nil
+}
+
+// run commits what has arrived, then delivers it, until the process ends.
+func (s *store) run(roomSize int, deliver func(sender int, msg []byte)) {
+	committed := make(chan []received, 4)
+	go func() {
+		for batch := range committed {
+			for _, r := range batch {
+				deliver(r.sender, r.msg)
+			}
+		}
+	}()
+	seq := map[int]int64{}
+	var args []any
+	for r := range s.in {
+		batch := []received{r}
+	gather:
+		for len(batch) < 256 {
+			select {
+			case r := <-s.in:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		args = args[:0]
+		for _, r := range batch {
+			room := r.sender / roomSize
+			seq[room]++
+			args = append(args, room, seq[room], r.msg)
+		}
+		q := "INSERT INTO messages (room, seq, body) VALUES " + strings.Repeat("(?, ?, ?), ", len(batch)-1) + "(?, ?, ?)"
+		tx, err := s.db.Begin()
+		if err == nil {
+			if _, err = tx.Exec(q, args...); err == nil {
+				err = tx.Commit()
+			} else {
+				tx.Rollback()
+			}
+		}
+		if err != nil {
+			panic(err)
+		}
+		committed <- batch
+	}
+}
