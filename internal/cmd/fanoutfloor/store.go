@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"fmt"
+	"log"
 	"net/url"
 	"os"
 	"strings"
@@ -11,27 +12,26 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// The least any durable chat server does per message with the embedded
-// store: one row in one B-tree keyed by (room, seq), written by a single
-// writer that commits whatever has arrived in one transaction (WAL,
-// synchronous=NORMAL, as Kizuna's store), and each message delivered and
-// acked only after its commit. As in Kizuna, a publisher delivers one
-// batch while the writer commits the next, and the WAL is copied back
-// into the database by a checkpointer on a connection of its own, not by
-// the writer's commits (this floor never starts the WAL over, which
-// Kizuna does every 512 MiB, holding its writer for a moment). No dedup
-// index, no event log, no membership lookup, no JSON: what Kizuna adds
-// beyond this is its own.
+// store is the least any durable chat server does per message with the
+// embedded store: one row in one B-tree keyed by (room, seq), written by
+// a single writer that commits whatever has arrived in one transaction
+// (WAL, synchronous=NORMAL, as Kizuna's store), and each message
+// delivered and acked only after its commit. As in Kizuna, a publisher
+// delivers one batch while the writer commits the next, and the WAL is
+// copied back into the database by a checkpointer on a connection of its
+// own, not by the writer's commits (this floor never starts the WAL over,
+// which Kizuna does every 512 MiB, holding its writer for a moment). No
+// dedup index, no event log, no membership lookup, no JSON: what Kizuna
+// adds beyond this is its own.
+type store struct {
+	db *sql.DB
+	in chan received
+}
 
 // received is a message waiting for its commit.
 type received struct {
 	sender int
 	msg    []byte
-}
-
-type store struct {
-	db *sql.DB
-	in chan received
 }
 
 func openStore(path string) (*store, error) {
@@ -102,7 +102,7 @@ func (s *store) run(roomSize int, deliver func(sender int, msg []byte)) {
 			}
 		}
 		if err != nil {
-			panic(err)
+			log.Fatalf("fanoutfloor: storing a batch: %v", err)
 		}
 		committed <- batch
 	}
