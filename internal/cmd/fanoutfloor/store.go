@@ -26,6 +26,22 @@ import (
 type store struct {
 	db *sql.DB
 	in chan received
+	// inserts are the multi-row inserts by row count, prepared once, as
+	// Kizuna keeps its writer's statements: parsing one costs about as
+	// much as running it.
+	inserts map[int]*sql.Stmt
+}
+
+// insert returns the statement inserting n rows.
+func (s *store) insert(n int) (*sql.Stmt, error) {
+	if st := s.inserts[n]; st != nil {
+		return st, nil
+	}
+	st, err := s.db.Prepare("INSERT INTO messages (room, seq, body) VALUES " + strings.Repeat("(?, ?, ?), ", n-1) + "(?, ?, ?)")
+	if err == nil {
+		s.inserts[n] = st
+	}
+	return st, err
 }
 
 // received is a message waiting for its commit.
@@ -60,7 +76,7 @@ func openStore(path string) (*store, error) {
 			cp.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
 		}
 	}()
-	return &store{db: db, in: make(chan received, 4096)}, nil
+	return &store{db: db, in: make(chan received, 4096), inserts: map[int]*sql.Stmt{}}, nil
 }
 
 // run commits what has arrived, then delivers it, until the process ends.
@@ -92,10 +108,15 @@ func (s *store) run(roomSize int, deliver func(sender int, msg []byte)) {
 			seq[room]++
 			args = append(args, room, seq[room], r.msg)
 		}
-		q := "INSERT INTO messages (room, seq, body) VALUES " + strings.Repeat("(?, ?, ?), ", len(batch)-1) + "(?, ?, ?)"
+		// Prepared before the transaction: the pool's one connection is
+		// the transaction's once it begins.
+		insert, err := s.insert(len(batch))
+		if err != nil {
+			log.Fatalf("fanoutfloor: preparing an insert: %v", err)
+		}
 		tx, err := s.db.Begin()
 		if err == nil {
-			if _, err = tx.Exec(q, args...); err == nil {
+			if _, err = tx.Stmt(insert).Exec(args...); err == nil {
 				err = tx.Commit()
 			} else {
 				tx.Rollback()
