@@ -7,16 +7,19 @@ import (
 	"github.com/kizuna-chat/kizuna/internal/gcpolicy"
 )
 
-// While argon2id runs the collector runs at gcpolicy.Hashing (GOGC 200).
+// While argon2id runs the collector runs at gcpolicy.Hashing (GOGC 400).
 // Each run allocates its memory (19 MiB at OWASP's parameters) afresh,
 // pointer-free and dead a few milliseconds later, yet it counts toward the
-// heap growth that starts a collection: at the default GOGC of 100 a
-// sign-in storm on a server with a modest live heap collected every few
-// hashes, and each collection scanned the stacks of every sign-in waiting
-// for a slot, which cost about a fifth of the sign-in rate. Letting the
-// heap grow to three times the live size while hashes run (a few dozen
-// MiB more, bounded, since the hasher bounds the runs in flight) brings
-// the rate back to within a few percent of the raw hash rate.
+// heap growth that starts a collection, and each collection scans the
+// stacks of every sign-in waiting for a slot. At the default GOGC of 100 a
+// storm on a server with a modest live heap collected every few hashes,
+// which cost about a fifth of the sign-in rate. The live heap during a
+// storm is about 48 MB, two in-flight hashes of it: at 200 the server
+// collected every six hashes (136 collections, 0.95 s of marking in a
+// 13 s storm of 500 sign-ins at once, 3.6% of its CPU); at 400 every
+// eleven (76, 0.52 s, 2.0%), for a peak RSS of 339 MiB instead of 225.
+// The heap stays bounded either way, since the hasher bounds the runs in
+// flight (BENCHMARKS.md, eighth session).
 
 // gcRestoreAfter is how long the hasher must be idle before the policy
 // hears that hashing ended: lowering GOGC can start a collection at once,

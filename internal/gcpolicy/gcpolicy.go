@@ -10,7 +10,7 @@
 // garbage allowed to pile up is memory every connection pays for (at the
 // default GOGC, about 2 KiB of an idle WebSocket's 16). So:
 //
-//   - Hashing (200) while password hashes run: each allocates its 19 MiB
+//   - Hashing (400) while password hashes run: each allocates its 19 MiB
 //     afresh (see package password).
 //   - Quiet (50) while allocation is slow enough that collections at 50
 //     would still come no more than every quietCycle.
@@ -40,7 +40,7 @@ const (
 	Quiet   = 50
 	Normal  = 100
 	Busy    = 200
-	Hashing = 200
+	Hashing = 400
 )
 
 // quietCycle is the shortest interval between collections at Quiet for
