@@ -76,9 +76,7 @@ func main() {
 	}
 	r, err := run(*addr, *clients, *roomSize, *rate, *warmup, *duration)
 	if *persist != "" {
-		for _, f := range []string{*persist, *persist + "-wal", *persist + "-shm"} {
-			os.Remove(f)
-		}
+		removeDatabase(*persist)
 	}
 	if err != nil {
 		log.Fatal(err)

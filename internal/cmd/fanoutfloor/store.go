@@ -50,10 +50,15 @@ type received struct {
 	msg    []byte
 }
 
-func openStore(path string) (*store, error) {
+// removeDatabase removes an SQLite database and its WAL files.
+func removeDatabase(path string) {
 	for _, f := range []string{path, path + "-wal", path + "-shm"} {
 		os.Remove(f)
 	}
+}
+
+func openStore(path string) (*store, error) {
+	removeDatabase(path)
 	v := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "temp_store(MEMORY)", "cache_size(-32768)"} {
 		v.Add("_pragma", p)
